@@ -1,0 +1,42 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "gossip-node",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gossip-node", targets: ["gossip-node"]),
+        .executable(name: "gossip-bench", targets: ["gossip-bench"]),
+        .library(name: "GossipNode", targets: ["GossipNode"]),
+        .library(name: "CRDTLog", targets: ["CRDTLog"]),
+        .library(name: "Wire", targets: ["Wire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium", path: "Modules/CSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]),
+        .systemLibrary(
+            name: "CSQLite", path: "Modules/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+        .target(name: "Wire", dependencies: ["CSodium"], swiftSettings: strictSettings),
+        .target(name: "CRDTLog", dependencies: ["Wire", "CSQLite"], swiftSettings: strictSettings),
+        .target(name: "GossipNode", dependencies: ["CRDTLog", "Wire"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "gossip-node",
+            dependencies: ["GossipNode", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "gossip-bench", dependencies: ["CRDTLog", "Wire", "CSQLite", "CSodium"],
+            swiftSettings: strictSettings),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strictSettings),
+        .testTarget(name: "CRDTLogTests", dependencies: ["CRDTLog", "Wire"], swiftSettings: strictSettings),
+    ]
+)

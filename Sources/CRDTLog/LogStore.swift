@@ -1,0 +1,386 @@
+import Dispatch
+import Wire
+
+/// What the store takes from the node's configuration.
+public struct StoreConfiguration: Sendable {
+    /// Authors whose entries read as `trusted`, besides this node's own. Empty: everyone is trusted.
+    public var trusted: Set<AuthorID>
+    /// Authors never stored, answered or relayed. Anything already stored from them is removed on open.
+    public var blocked: Set<AuthorID>
+    /// How far ahead of this node's clock an entry may be stamped (see ``LogLimits/maxClockSkewMillis``).
+    public var maxClockSkewMillis: UInt64
+    /// `synchronous = FULL`: every commit is on disk before it returns, so an acknowledged write
+    /// survives power loss, not only `kill -9`. Off only for benchmarks of the alternative.
+    public var durableCommits: Bool
+
+    public init(trusted: Set<AuthorID> = [], blocked: Set<AuthorID> = [],
+                maxClockSkewMillis: UInt64 = LogLimits.maxClockSkewMillis, durableCommits: Bool = true) {
+        self.trusted = trusted; self.blocked = blocked; self.maxClockSkewMillis = maxClockSkewMillis
+        self.durableCommits = durableCommits
+    }
+}
+
+/// The outcome of ingesting a batch of entries from elsewhere.
+public struct IngestReport: Sendable {
+    /// Entries stored for the first time, in the order stored (including released held ones).
+    public var stored: [Entry] = []
+    /// Entries that were already stored.
+    public var duplicates = 0
+    /// Entries held until their predecessor arrives.
+    public var held = 0
+    /// Entries refused, with why.
+    public var rejected: [EntryRejection] = []
+    /// Forks detected by this batch; their authors are now quarantined.
+    public var forks: [ForkProof] = []
+
+    public init() {}
+
+    /// Refusals that were not transient: the sender sent something invalid.
+    public var invalidCount: Int { rejected.filter { !$0.isTransient && $0 != .fork && $0 != .quarantined && $0 != .blocked }.count }
+}
+
+/// The signed append-only CRDT log of one node, in SQLite (WAL), with its derived views.
+///
+/// The set of valid entries is a grow-only set: merge is union, so entries ingested in any
+/// order and batching give the same version vector, digest and views. Time is passed in.
+public actor LogStore {
+    let db: SQLiteDatabase
+    /// The node's own key pair; nil for offline tools that only read or import.
+    public nonisolated let identity: SigningKeyPair?
+    public nonisolated let configuration: StoreConfiguration
+    var heads: [AuthorID: AuthorHead] = [:]
+    var quarantined: Set<AuthorID> = []
+    var clock = HybridLogicalClock()
+    var held = HeldEntries()
+    var cachedDigest: Bytes32?
+    var views: ViewWriter { ViewWriter(db: db, schema: "main") }
+    /// Set by replication while this node has not yet learned its own latest seq from peers.
+    public private(set) var writeFence: String?
+
+    /// Opens (creating and migrating if needed) the database at `path`.
+    public init(path: String, identity: SigningKeyPair?, configuration: StoreConfiguration = .init()) throws(StoreError) {
+        do {
+            db = try SQLiteDatabase(path: path)
+            try db.execute("PRAGMA journal_mode = WAL")
+            try db.execute("PRAGMA synchronous = \(configuration.durableCommits ? "FULL" : "NORMAL")")
+            try db.execute("PRAGMA temp_store = MEMORY")
+            try db.execute("PRAGMA cache_size = -65536")
+        } catch { throw .storage(error) }
+        self.identity = identity
+        self.configuration = configuration
+        try Schema.migrate(db)
+        var loadedHeads: [AuthorID: AuthorHead] = [:]
+        var loadedQuarantine: Set<AuthorID> = []
+        var loadedClock = HybridLogicalClock()
+        do {
+            for row in try db.query("SELECT author, seq, head, head_hlc, quarantined FROM authors") {
+                guard let a = row[0].blob.flatMap(Bytes32.init), let head = row[2].blob.flatMap(Bytes32.init) else { continue }
+                if configuration.blocked.contains(a) {
+                    try Self.purge(author: a, db: db)
+                    continue
+                }
+                if row[4].int == 1 { loadedQuarantine.insert(a); continue }
+                let hlc = HLCTimestamp(rawValue: UInt64(bitPattern: row[3].int ?? 0))
+                loadedHeads[a] = AuthorHead(seq: UInt64(row[1].int ?? 0), head: head, hlc: hlc)
+                loadedClock.observe(hlc)
+            }
+        } catch { throw .storage(error) }
+        heads = loadedHeads
+        quarantined = loadedQuarantine
+        clock = loadedClock
+    }
+
+    /// Closes the database. Further calls fail with a storage error.
+    public func close() { db.close() }
+
+    /// Removes every trace of a blocked author.
+    private static func purge(author a: AuthorID, db: SQLiteDatabase) throws(SQLiteError) {
+        try db.transaction { () throws(SQLiteError) in
+            try ViewWriter(db: db, schema: "main").removeAuthor(a)
+            try db.run("DELETE FROM entries WHERE author = ?", [.blob(a.bytes)])
+            try db.run("DELETE FROM authors WHERE author = ?", [.blob(a.bytes)])
+            try db.run("DELETE FROM fork_proofs WHERE author = ?", [.blob(a.bytes)])
+        }
+    }
+
+    // MARK: - State
+
+    /// What this node holds, per author.
+    public func versionVector() -> VersionVector { VersionVector(heads: heads, quarantined: quarantined) }
+
+    /// The 32-byte digest of the version vector.
+    public func digest() -> Bytes32 {
+        if let d = cachedDigest { return d }
+        let d = versionVector().digest
+        cachedDigest = d
+        return d
+    }
+
+    /// Entries stored and served (quarantined authors excluded).
+    public func entryCount() -> UInt64 { heads.values.reduce(0) { $0 + $1.seq } }
+
+    public func head(of author: AuthorID) -> AuthorHead? { heads[author] }
+
+    public func quarantinedAuthors() -> Set<AuthorID> { quarantined }
+
+    /// How many entries wait for a predecessor, and the lowest seq waiting per author.
+    public func heldEntries() -> (count: Int, waiting: [AuthorID: UInt64]) { (held.count, held.waiting) }
+
+    /// True when `author` reads as trusted: this node, a listed author, or anyone when the list is empty.
+    public nonisolated func isTrusted(_ author: AuthorID) -> Bool {
+        author == identity?.publicKey || configuration.trusted.isEmpty || configuration.trusted.contains(author)
+    }
+
+    /// Pauses or resumes local writes (fork-safe restore).
+    public func setWriteFence(_ reason: String?) { writeFence = reason }
+
+    // MARK: - Local writes
+
+    /// Signs and stores a new entry of this node's own log; durable when it returns.
+    @discardableResult
+    public func append(kind: String, key: String, payload: [UInt8], now: UInt64) throws(StoreError) -> Entry {
+        guard let keyPair = identity else { throw .noIdentity }
+        let me = keyPair.publicKey
+        guard !quarantined.contains(me) else { throw .ownAuthorQuarantined }
+        if let fence = writeFence { throw .writesFenced(reason: fence) }
+        let head = heads[me]
+        var nextClock = clock
+        let hlc = nextClock.next(wallMillis: now)
+        let entry: Entry
+        do throws(EntryRejection) {
+            entry = try Entry.sign(keyPair: keyPair, seq: (head?.seq ?? 0) + 1, prev: head?.head ?? .zero, hlc: hlc,
+                                   kind: kind, key: key, payload: payload)
+        } catch { throw .invalidEntry(error) }
+        do {
+            try db.transaction { () throws(SQLiteError) in try store(entry, now: now) }
+        } catch { throw .storage(error) }
+        clock = nextClock
+        heads[me] = AuthorHead(seq: entry.seq, head: entry.id, hlc: entry.hlc)
+        cachedDigest = nil
+        return entry
+    }
+
+    /// Inserts one entry whose place in its chain was checked, and applies it to the views.
+    private func store(_ e: Entry, now: UInt64) throws(SQLiteError) {
+        try db.run("""
+            INSERT INTO entries(author, seq, id, hlc, kind, key, header, payload, received_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.blob(e.author.bytes), .int(Int64(e.seq)), .blob(e.id.bytes), .int(Int64(bitPattern: e.hlc.rawValue)),
+                  .text(e.kind), .text(e.key), .blob(e.signedHeader), .blob(e.payload), .int(Int64(now))])
+        try db.run("""
+            INSERT INTO authors(author, seq, head, head_hlc) VALUES (?, ?, ?, ?)
+            ON CONFLICT(author) DO UPDATE SET seq = excluded.seq, head = excluded.head, head_hlc = excluded.head_hlc
+            """, [.blob(e.author.bytes), .int(Int64(e.seq)), .blob(e.id.bytes), .int(Int64(bitPattern: e.hlc.rawValue))])
+        try views.apply(e)
+    }
+
+    // MARK: - Ingest
+
+    /// Decodes and verifies encoded entries on all cores, then stores the valid ones in one
+    /// transaction. Malformed or forged ones are refused and reported; none is stored.
+    public nonisolated func ingest(encoded: [[UInt8]], now: UInt64) async throws(StoreError) -> IngestReport {
+        let checked = Self.decodeAndVerify(encoded)
+        return try await commit(checked, now: now)
+    }
+
+    /// Verifies already-decoded entries' signatures on all cores, then stores the valid ones.
+    public nonisolated func ingest(_ entries: [Entry], now: UInt64) async throws(StoreError) -> IngestReport {
+        let checked = Self.parallelMap(entries) { e -> Result<Entry, EntryRejection> in
+            e.verifySignature() ? .success(e) : .failure(.badSignature)
+        }
+        return try await commit(checked, now: now)
+    }
+
+    /// Decoding, payload hashing and signature checks for a batch, spread over all cores.
+    public static func decodeAndVerify(_ encoded: [[UInt8]]) -> [Result<Entry, EntryRejection>] {
+        parallelMap(encoded) { bytes -> Result<Entry, EntryRejection> in
+            do throws(EntryRejection) {
+                let e = try Entry(encoded: bytes)
+                return e.verifySignature() ? .success(e) : .failure(.badSignature)
+            } catch { return .failure(error) }
+        }
+    }
+
+    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
+        if items.count < 16 { return items.map(transform) }
+        let chunks = min(items.count / 8, ProcessInfoCores.count * 4)
+        let out = ResultBuffer<R>(count: items.count)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = items.count * c / chunks, hi = items.count * (c + 1) / chunks
+            for i in lo..<hi { out.set(i, transform(items[i])) }
+        }
+        return out.values()
+    }
+
+    private func commit(_ checked: [Result<Entry, EntryRejection>], now: UInt64) throws(StoreError) -> IngestReport {
+        var report = IngestReport()
+        var valid: [Entry] = []
+        valid.reserveCapacity(checked.count)
+        for r in checked {
+            switch r {
+            case .success(let e): valid.append(e)
+            case .failure(let why): report.rejected.append(why)
+            }
+        }
+        valid.sort { ($0.author, $0.seq) < ($1.author, $1.seq) }
+        let before = (heads, quarantined, clock)
+        do {
+            try db.transaction { () throws(SQLiteError) in
+                for e in valid { try place(e, now: now, report: &report) }
+            }
+        } catch {
+            // Nothing of this batch was stored; the peer will offer it again.
+            (heads, quarantined, clock) = before
+            throw .storage(error)
+        }
+        if !report.stored.isEmpty || !report.forks.isEmpty { cachedDigest = nil }
+        return report
+    }
+
+    /// Places `e`, then every held successor it releases (a loop, not recursion: thousands may wait).
+    private func place(_ e: Entry, now: UInt64, report: inout IngestReport) throws(SQLiteError) {
+        var next: Entry? = e
+        while let current = next {
+            guard try placeOne(current, now: now, report: &report) else { return }
+            next = held.take(author: current.author, seq: current.seq + 1)
+        }
+    }
+
+    /// Puts one verified entry where it belongs: stored (true), duplicate, held, fork proof, or refused.
+    private func placeOne(_ e: Entry, now: UInt64, report: inout IngestReport) throws(SQLiteError) -> Bool {
+        if configuration.blocked.contains(e.author) { report.rejected.append(.blocked); return false }
+        if quarantined.contains(e.author) { report.rejected.append(.quarantined); return false }
+        if e.hlc.millis > now &+ configuration.maxClockSkewMillis {
+            report.rejected.append(.fromTheFuture(aheadMillis: e.hlc.millis - now)); return false
+        }
+        let head = heads[e.author]
+        let headSeq = head?.seq ?? 0
+        if e.seq <= headSeq {
+            guard let existing = try storedHeader(author: e.author, seq: e.seq) else { return false }
+            if existing.id == e.id { report.duplicates += 1; return false }
+            try recordFork(existing, header(of: e), now: now, report: &report)
+            return false
+        }
+        if e.seq > headSeq + 1 {
+            switch held.insert(e) {
+            case .held: report.held += 1
+            case .alreadyHeld: report.duplicates += 1
+            case .full: report.rejected.append(.fromTheFuture(aheadMillis: 0))  // transient: offered again later
+            case .conflict(let other): try recordFork(header(of: other), header(of: e), now: now, report: &report)
+            }
+            return false
+        }
+        // e.seq == headSeq + 1
+        if let head, e.prev != head.head {
+            if let previous = try storedHeader(author: e.author, seq: head.seq) {
+                try recordFork(previous, header(of: e), now: now, report: &report)
+            }
+            return false
+        }
+        if let head, e.hlc <= head.hlc { report.rejected.append(.clockNotMonotonic); return false }
+        try store(e, now: now)
+        heads[e.author] = AuthorHead(seq: e.seq, head: e.id, hlc: e.hlc)
+        clock.observe(e.hlc)
+        report.stored.append(e)
+        return true
+    }
+
+    private func header(of e: Entry) -> EntryHeader {
+        EntryHeader(author: e.author, seq: e.seq, prev: e.prev, hlc: e.hlc, kind: e.kind, key: e.key,
+                    payloadLength: e.payload.count, payloadHash: e.payloadHash, signedHeader: e.signedHeader, id: e.id)
+    }
+
+    private func storedHeader(author: AuthorID, seq: UInt64) throws(SQLiteError) -> EntryHeader? {
+        guard let bytes = try db.query("SELECT header FROM entries WHERE author = ? AND seq = ?",
+                                       [.blob(author.bytes), .int(Int64(seq))]).first?.first?.blob else { return nil }
+        return try? Entry.header(bytes)
+    }
+
+    private func recordFork(_ a: EntryHeader, _ b: EntryHeader, now: UInt64, report: inout IngestReport) throws(SQLiteError) {
+        guard let proof = try? ForkProof(a, b) else { report.rejected.append(.invalidChain("conflicting entry")); return }
+        try quarantine(proof, now: now)
+        report.forks.append(proof)
+        report.rejected.append(.fork)
+    }
+
+    private func quarantine(_ proof: ForkProof, now: UInt64) throws(SQLiteError) {
+        let a = proof.author
+        try db.run("INSERT OR IGNORE INTO fork_proofs(author, first, second, detected_at) VALUES (?, ?, ?, ?)",
+                   [.blob(a.bytes), .blob(proof.first.signedHeader), .blob(proof.second.signedHeader), .int(Int64(now))])
+        try db.run("""
+            INSERT INTO authors(author, seq, head, head_hlc, quarantined) VALUES (?, 0, ?, 0, 1)
+            ON CONFLICT(author) DO UPDATE SET quarantined = 1
+            """, [.blob(a.bytes), .blob(EntryID.zero.bytes)])
+        try views.removeAuthor(a)
+        heads[a] = nil
+        quarantined.insert(a)
+        held.drop(author: a)
+    }
+
+    /// Stores a fork proof received from a peer (after checking it) and quarantines its author.
+    /// Returns false when the author was already quarantined.
+    @discardableResult
+    public func ingest(proof: ForkProof, now: UInt64) throws(StoreError) -> Bool {
+        guard !quarantined.contains(proof.author), !configuration.blocked.contains(proof.author) else { return false }
+        do {
+            try db.transaction { () throws(SQLiteError) in try quarantine(proof, now: now) }
+        } catch { throw .storage(error) }
+        cachedDigest = nil
+        return true
+    }
+
+    /// Every fork proof held.
+    public func forkProofs() throws(StoreError) -> [ForkProof] {
+        do {
+            return try db.query("SELECT first, second FROM fork_proofs ORDER BY author").compactMap { row in
+                guard let a = row[0].blob, let b = row[1].blob else { return nil }
+                return try? ForkProof(first: a, second: b)
+            }
+        } catch { throw .storage(error) }
+    }
+
+    // MARK: - Reading entries
+
+    /// An author's entries with seq > `afterSeq`, in seq order (none for quarantined or blocked authors).
+    public func entries(author: AuthorID, afterSeq: UInt64, limit: Int) throws(StoreError) -> [Entry] {
+        guard !quarantined.contains(author), !configuration.blocked.contains(author) else { return [] }
+        do {
+            let s = try db.statement("SELECT header, payload FROM entries WHERE author = ? AND seq > ? ORDER BY seq LIMIT ?")
+            try s.bind([.blob(author.bytes), .int(Int64(clamping: afterSeq)), .int(Int64(limit))])
+            var out: [Entry] = []
+            while try s.step() {
+                if let e = try? Entry(signedHeader: s.blob(0), payload: s.blob(1)) { out.append(e) }
+            }
+            return out
+        } catch { throw .storage(error) }
+    }
+}
+
+/// The number of cores to spread verification over.
+enum ProcessInfoCores {
+    static let count: Int = max(1, sysconfCores())
+}
+
+#if canImport(Glibc)
+import Glibc
+private func sysconfCores() -> Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+#elseif canImport(Darwin)
+import Darwin
+private func sysconfCores() -> Int { Int(sysconf(_SC_NPROCESSORS_ONLN)) }
+#endif
+
+/// A fixed-size buffer that `concurrentPerform` workers fill, each index written by exactly one
+/// worker and read only after all of them finished. That discipline is why the unchecked
+/// Sendable is safe here.
+final class ResultBuffer<R>: @unchecked Sendable {
+    private let storage: UnsafeMutablePointer<R?>
+    private let count: Int
+    init(count: Int) {
+        self.count = count
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil, count: count)
+    }
+    deinit { storage.deinitialize(count: count); storage.deallocate() }
+    func set(_ i: Int, _ v: R) { storage[i] = v }
+    func values() -> [R] { (0..<count).map { storage[$0]! } }
+}

@@ -1,0 +1,75 @@
+/// Thirty-two bytes held as four big-endian words: an author's public key, an entry id, a hash,
+/// a digest. Cheap to hash, compare and copy; ordered byte-wise.
+public struct Bytes32: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var w0, w1, w2, w3: UInt64
+
+    /// All zero bytes (the `prev` of an author's first entry).
+    public static let zero = Bytes32(w0: 0, w1: 0, w2: 0, w3: 0)
+
+    public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+    }
+
+    /// Reads exactly 32 bytes; returns nil for any other length.
+    public init?<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        guard bytes.count == 32 else { return nil }
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var index = bytes.startIndex
+        func word(_ i: inout C.Index) -> UInt64 {
+            var v: UInt64 = 0
+            for _ in 0..<8 { v = v << 8 | UInt64(bytes[i]); i = bytes.index(after: i) }
+            return v
+        }
+        words.0 = word(&index); words.1 = word(&index); words.2 = word(&index); words.3 = word(&index)
+        self.init(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
+    }
+
+    /// Parses 64 hex characters (either case); nil for anything else.
+    public init?(hex: some StringProtocol) {
+        let utf8 = Array(hex.utf8)
+        guard utf8.count == 64 else { return nil }
+        var out = [UInt8](repeating: 0, count: 32)
+        for i in 0..<32 {
+            guard let hi = Self.nibble(utf8[2 * i]), let lo = Self.nibble(utf8[2 * i + 1]) else { return nil }
+            out[i] = hi << 4 | lo
+        }
+        self.init(out)
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// The 32 bytes in order.
+    public var bytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(32)
+        for w in [w0, w1, w2, w3] {
+            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: w >> UInt64(shift))) }
+        }
+        return out
+    }
+
+    /// 64 lowercase hex characters.
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0x0f)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public var description: String { hex }
+
+    /// The first 8 hex characters, for logs.
+    public var short: String { String(hex.prefix(8)) }
+
+    public static func < (a: Bytes32, b: Bytes32) -> Bool {
+        (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3)
+    }
+}

@@ -1,0 +1,2 @@
+import GossipNode
+print("gossip-node \(GossipNodeVersion.current)")
