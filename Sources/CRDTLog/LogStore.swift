@@ -53,7 +53,7 @@ public actor LogStore {
     var clock = HybridLogicalClock()
     var held = HeldEntries()
     var cachedDigest: Bytes32?
-    var views: ViewWriter { ViewWriter(db: db, schema: "main") }
+    let views: ViewWriter
     /// Set by replication while this node has not yet learned its own latest seq from peers.
     public private(set) var writeFence: String?
 
@@ -68,6 +68,7 @@ public actor LogStore {
         } catch { throw .storage(error) }
         self.identity = identity
         self.configuration = configuration
+        views = ViewWriter(db: db, schema: "main")
         try Schema.migrate(db)
         var loadedHeads: [AuthorID: AuthorHead] = [:]
         var loadedQuarantine: Set<AuthorID> = []
@@ -152,7 +153,10 @@ public actor LogStore {
                                    kind: kind, key: key, payload: payload)
         } catch { throw .invalidEntry(error) }
         do {
-            try db.transaction { () throws(SQLiteError) in try store(entry, now: now) }
+            try db.transaction { () throws(SQLiteError) in
+                try store(entry, now: now)
+                try saveHead(me, AuthorHead(seq: entry.seq, head: entry.id, hlc: entry.hlc))
+            }
         } catch { throw .storage(error) }
         clock = nextClock
         heads[me] = AuthorHead(seq: entry.seq, head: entry.id, hlc: entry.hlc)
@@ -167,11 +171,15 @@ public actor LogStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.blob(e.author.bytes), .int(Int64(e.seq)), .blob(e.id.bytes), .int(Int64(bitPattern: e.hlc.rawValue)),
                   .text(e.kind), .text(e.key), .blob(e.signedHeader), .blob(e.payload), .int(Int64(now))])
+        try views.apply(e)
+    }
+
+    /// Records an author's new head (once per author per transaction).
+    private func saveHead(_ author: AuthorID, _ h: AuthorHead) throws(SQLiteError) {
         try db.run("""
             INSERT INTO authors(author, seq, head, head_hlc) VALUES (?, ?, ?, ?)
             ON CONFLICT(author) DO UPDATE SET seq = excluded.seq, head = excluded.head, head_hlc = excluded.head_hlc
-            """, [.blob(e.author.bytes), .int(Int64(e.seq)), .blob(e.id.bytes), .int(Int64(bitPattern: e.hlc.rawValue))])
-        try views.apply(e)
+            """, [.blob(author.bytes), .int(Int64(h.seq)), .blob(h.head.bytes), .int(Int64(bitPattern: h.hlc.rawValue))])
     }
 
     // MARK: - Ingest
@@ -180,7 +188,7 @@ public actor LogStore {
     /// transaction. Malformed or forged ones are refused and reported; none is stored.
     public nonisolated func ingest(encoded: [[UInt8]], now: UInt64) async throws(StoreError) -> IngestReport {
         let checked = Self.decodeAndVerify(encoded)
-        return try await commit(checked, now: now)
+        return try await ingest(checked: checked, now: now)
     }
 
     /// Verifies already-decoded entries' signatures on all cores, then stores the valid ones.
@@ -188,7 +196,7 @@ public actor LogStore {
         let checked = Self.parallelMap(entries) { e -> Result<Entry, EntryRejection> in
             e.verifySignature() ? .success(e) : .failure(.badSignature)
         }
-        return try await commit(checked, now: now)
+        return try await ingest(checked: checked, now: now)
     }
 
     /// Decoding, payload hashing and signature checks for a batch, spread over all cores.
@@ -212,7 +220,9 @@ public actor LogStore {
         return out.values()
     }
 
-    private func commit(_ checked: [Result<Entry, EntryRejection>], now: UInt64) throws(StoreError) -> IngestReport {
+    /// Stores entries already checked by ``decodeAndVerify(_:)`` in one transaction. Callers that
+    /// receive a stream of batches verify the next batch while this one commits.
+    public func ingest(checked: [Result<Entry, EntryRejection>], now: UInt64) throws(StoreError) -> IngestReport {
         var report = IngestReport()
         var valid: [Entry] = []
         valid.reserveCapacity(checked.count)
@@ -227,6 +237,7 @@ public actor LogStore {
         do {
             try db.transaction { () throws(SQLiteError) in
                 for e in valid { try place(e, now: now, report: &report) }
+                for a in Set(report.stored.map(\.author)) { if let h = heads[a] { try saveHead(a, h) } }
             }
         } catch {
             // Nothing of this batch was stored; the peer will offer it again.

@@ -53,6 +53,39 @@ public struct BenchmarkPayload: Codable, Sendable, Hashable {
     }
 }
 
+extension MemoryPayload {
+    /// Reads a memory payload with the fast parser; nil unless category and content are strings.
+    public init?(json bytes: [UInt8]) {
+        guard let v = try? JSON.parse(bytes), let category = v["category"]?.stringValue, let content = v["content"]?.stringValue else { return nil }
+        var tags: [String]? = nil
+        if let t = v["tags"] {
+            guard let a = t.arrayValue else { return nil }
+            tags = a.compactMap(\.stringValue)
+            guard tags!.count == a.count else { return nil }
+        }
+        let meta = v["meta"].flatMap { m -> JSONValue? in if case .null = m { nil } else { m } }
+        self.init(category: category, content: content, tags: tags, project: v["project"]?.stringValue, meta: meta, host: v["host"]?.stringValue)
+    }
+}
+
+extension BreakerPayload {
+    public init?(json bytes: [UInt8]) {
+        guard let v = try? JSON.parse(bytes), let provider = v["provider"]?.stringValue, let model = v["model"]?.stringValue,
+              let state = v["state"]?.stringValue.flatMap(BreakerState.init(rawValue:)) else { return nil }
+        self.init(provider: provider, model: model, state: state, reason: v["reason"]?.stringValue,
+                  resetsAt: v["resets_at"]?.stringValue, host: v["host"]?.stringValue)
+    }
+}
+
+extension BenchmarkPayload {
+    public init?(json bytes: [UInt8]) {
+        guard let v = try? JSON.parse(bytes), let provider = v["provider"]?.stringValue, let model = v["model"]?.stringValue,
+              let metric = v["metric"]?.stringValue, let value = v["value"]?.numberValue else { return nil }
+        self.init(provider: provider, model: model, metric: metric, value: value, recordedAt: v["recorded_at"]?.stringValue,
+                  host: v["host"]?.stringValue)
+    }
+}
+
 /// A retraction's payload: only the host that wrote it.
 public struct RetractionPayload: Codable, Sendable, Hashable {
     public var host: String?
@@ -73,7 +106,5 @@ public enum PayloadCoding {
     }
 
     /// Serialises a free-form JSON value deterministically (sorted keys).
-    public static func string(_ value: JSONValue) -> String {
-        String(decoding: encode(value), as: UTF8.self)
-    }
+    public static func string(_ value: JSONValue) -> String { JSON.serialize(value) }
 }

@@ -80,39 +80,98 @@ extension LogStore {
         return "\(column) IN (\(Array(repeating: "?", count: authors.count).joined(separator: ",")))"
     }
 
-    /// Turns free text into an FTS5 query: each word quoted (no operators get through), OR-ed,
-    /// so ranking decides. Nil when the text has no words.
-    static func ftsQuery(_ text: String) -> String? {
+    /// The words of free text, lowercased, at most 32.
+    static func words(_ text: String) -> [String] {
         var words: [String] = []
         var current = ""
-        for ch in text {
+        for ch in text.lowercased() {
             if ch.isLetter || ch.isNumber { current.append(ch) } else if !current.isEmpty { words.append(current); current = "" }
         }
         if !current.isEmpty { words.append(current) }
+        var seen = Set<String>()
+        return Array(words.filter { seen.insert($0).inserted }.prefix(32))
+    }
+
+    /// A word held by more memories than this is "common": its IDF is near zero, so it barely
+    /// moves BM25, yet ranking it means scoring much of the table (FTS5 scores every match).
+    static let commonWordDocs = 1000
+    /// The rare words kept for ranking are the rarest whose matches add up to at most this.
+    static let maxRankedDocs = 3000
+
+    /// How a text query runs.
+    enum TextPlan {
+        /// Rank the memories holding any of these words by BM25.
+        case ranked(String)
+        /// Every word is common: the most recently stored memories holding any of them.
+        case newest(String)
+        /// No memory holds any of the words.
+        case nothing
+    }
+
+    /// Each word quoted (no FTS5 operator gets through) and OR-ed; nil when the text has no words.
+    func textPlan(_ text: String) throws(SQLiteError) -> TextPlan? {
+        let words = Self.words(text)
         guard !words.isEmpty else { return nil }
-        return words.prefix(32).map { "\"\($0)\"" }.joined(separator: " OR ")
+        // Document frequency, counted only up to the threshold: cheap however common the word.
+        var rare: [(String, Int)] = [], common: [String] = []
+        for w in words {
+            let docs = Int(try db.query("SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)",
+                                        [.text("\"\(w)\""), .int(Int64(Self.commonWordDocs + 1))]).first?.first?.int ?? 0)
+            if docs == 0 { continue }
+            if docs > Self.commonWordDocs { common.append(w) } else { rare.append((w, docs)) }
+        }
+        func or(_ ws: [String]) -> String { ws.map { "\"\($0)\"" }.joined(separator: " OR ") }
+        if !rare.isEmpty {
+            var kept: [String] = [], total = 0
+            for (w, n) in rare.sorted(by: { ($0.1, $0.0) < ($1.1, $1.0) }) where kept.isEmpty || total + n <= Self.maxRankedDocs {
+                kept.append(w); total += n
+            }
+            return .ranked(or(kept))
+        }
+        if !common.isEmpty { return .newest(or(common)) }
+        return .nothing
     }
 
     /// Full-text recall over the memories view, filtered, ranked by BM25 (or newest first).
     public func memories(_ q: MemoryQuery) throws(StoreError) -> [Memory] {
-        var args: [SQLValue] = []
+        var filterArgs: [SQLValue] = []
         var conditions: [String] = []
-        let match = q.text.flatMap(Self.ftsQuery)
-        if let match { conditions.append("memories_fts MATCH ?"); args.append(.text(match)) }
-        if let c = q.category { conditions.append("m.category = ?"); args.append(.text(c)) }
-        if let t = q.tag { conditions.append("EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)"); args.append(.text(t)) }
-        if let a = q.author { conditions.append("m.author = ?"); args.append(.blob(a.bytes)) }
-        if let p = q.project { conditions.append("m.project = ?"); args.append(.text(p)) }
-        if let s = q.sinceMillis { conditions.append("m.hlc >= ?"); args.append(.int(max(0, s) << 16)) }
-        if q.trustedOnly, let f = trustFilter(column: "m.author", into: &args) { conditions.append(f) }
+        if let c = q.category { conditions.append("m.category = ?"); filterArgs.append(.text(c)) }
+        if let t = q.tag { conditions.append("EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)"); filterArgs.append(.text(t)) }
+        if let a = q.author { conditions.append("m.author = ?"); filterArgs.append(.blob(a.bytes)) }
+        if let p = q.project { conditions.append("m.project = ?"); filterArgs.append(.text(p)) }
+        if let s = q.sinceMillis { conditions.append("m.hlc >= ?"); filterArgs.append(.int(max(0, s) << 16)) }
+        if q.trustedOnly, let f = trustFilter(column: "m.author", into: &filterArgs) { conditions.append(f) }
         let columns = "m.key, m.category, m.content, m.tags, m.project, m.meta, m.author, m.host, m.hlc, m.entry_id, m.seq"
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = match != nil
-            ? "SELECT \(columns) FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid \(whereClause) ORDER BY bm25(memories_fts, 1.0, 0.5, 2.0), m.hlc DESC LIMIT ?"
-            : "SELECT \(columns) FROM memories m \(whereClause) ORDER BY m.hlc DESC LIMIT ?"
-        args.append(.int(Int64(max(0, min(q.limit, 1000)))))
+        let limit = max(0, min(q.limit, 1000))
         do {
-            return try db.query(sql, args).compactMap(memory(from:))
+            let inner: String, match: String, order: String
+            var window: Int
+            switch try q.text.flatMap(textPlan) {
+            case .nothing?: return []
+            case .ranked(let m)?:
+                // FTS5's fast path: ORDER BY rank with a LIMIT, then join and filter.
+                (match, inner, order, window) = (m, "ORDER BY rank", "ORDER BY f.rank, m.hlc DESC", conditions.isEmpty ? limit : limit * 20)
+            case .newest(let m)?:
+                // Walk the index newest-stored first and stop early; then order by timestamp.
+                (match, inner, order, window) = (m, "ORDER BY rowid DESC", "ORDER BY m.hlc DESC", limit * (conditions.isEmpty ? 4 : 20))
+            case nil:
+                let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+                return try db.query("SELECT \(columns) FROM memories m \(whereClause) ORDER BY m.hlc DESC LIMIT ?",
+                                    filterArgs + [.int(Int64(limit))]).compactMap(memory(from:))
+            }
+            let filters = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            while true {
+                let rows = try db.query("""
+                    SELECT \(columns) FROM (SELECT rowid AS rid, rank FROM memories_fts WHERE memories_fts MATCH ? \(inner) LIMIT ?) f
+                    JOIN memories m ON m.id = f.rid \(filters) \(order) LIMIT ?
+                    """, [.text(match), .int(Int64(window))] + filterArgs + [.int(Int64(limit))])
+                // With filters the window may have been too narrow: then look at every match.
+                if rows.count >= limit || conditions.isEmpty || window == Int(Int32.max) {
+                    return rows.compactMap(memory(from:))
+                }
+                window = Int(Int32.max)
+            }
         } catch { throw .storage(error) }
     }
 
@@ -128,7 +187,7 @@ extension LogStore {
 
     private func memory(from row: [SQLValue]) -> Memory? {
         guard let author = row[6].blob.flatMap(Bytes32.init), let id = row[9].blob.flatMap(Bytes32.init) else { return nil }
-        let tags = PayloadCoding.decode([String].self, Array((row[3].text ?? "[]").utf8)) ?? []
+        let tags = (try? JSON.parse(Array((row[3].text ?? "[]").utf8)))?.arrayValue?.compactMap(\.stringValue) ?? []
         return Memory(key: row[0].text ?? "", category: row[1].text ?? "", content: row[2].text ?? "", tags: tags,
                       project: row[4].text, metaJSON: row[5].text, author: author, host: row[7].text ?? "",
                       recordedAtMillis: Int64(UInt64(bitPattern: row[8].int ?? 0) >> 16), id: id,

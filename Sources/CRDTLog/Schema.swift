@@ -14,9 +14,12 @@ enum Schema {
             project TEXT, meta TEXT, host TEXT NOT NULL,
             UNIQUE(author, key));
         CREATE INDEX IF NOT EXISTS \(schema).memories_hlc ON memories(hlc);
-        CREATE INDEX IF NOT EXISTS \(schema).memories_category ON memories(category, hlc);
         CREATE VIRTUAL TABLE IF NOT EXISTS \(schema).memories_fts USING fts5(
-            content, category, tags, tokenize = 'unicode61 remove_diacritics 2');
+            content, category, tags, content = 'memories', content_rowid = 'id',
+            tokenize = 'unicode61 remove_diacritics 2');
+        INSERT INTO \(schema).memories_fts(memories_fts, rank) VALUES ('rank', 'bm25(1.0, 0.5, 2.0)');
+        INSERT INTO \(schema).memories_fts(memories_fts, rank) VALUES ('pgsz', 4040);
+        INSERT INTO \(schema).memories_fts(memories_fts, rank) VALUES ('automerge', 8);
         CREATE TABLE IF NOT EXISTS \(schema).breakers(
             provider TEXT NOT NULL, model TEXT NOT NULL, author BLOB NOT NULL, seq INTEGER NOT NULL,
             entry_id BLOB NOT NULL, hlc INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT,

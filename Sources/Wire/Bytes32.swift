@@ -24,6 +24,18 @@ public struct Bytes32: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.init(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
     }
 
+    /// Reads exactly 32 bytes from contiguous storage (the fast path).
+    public init?(_ bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
+        let words = bytes.withUnsafeBytes { raw in
+            (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
+        }
+        self.init(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
+    }
+
     /// Parses 64 hex characters (either case); nil for anything else.
     public init?(hex: some StringProtocol) {
         let utf8 = Array(hex.utf8)
@@ -47,12 +59,8 @@ public struct Bytes32: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// The 32 bytes in order.
     public var bytes: [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        for w in [w0, w1, w2, w3] {
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: w >> UInt64(shift))) }
-        }
-        return out
+        var be = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)
+        return withUnsafeBytes(of: &be) { Array($0) }
     }
 
     /// 64 lowercase hex characters.
