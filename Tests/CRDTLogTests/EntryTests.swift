@@ -88,3 +88,26 @@ struct EntryTests {
         }
     }
 }
+
+@Suite("Entry decoding of random bytes")
+struct EntryRandomTests {
+    /// 200,000 random byte strings (half of them a mutated valid entry): errors, never a trap.
+    @Test func randomInputsNeverTrap() {
+        var rng = SeededRandom(seed: 5)
+        let valid = Fixtures.chain(Fixtures.keyPair(1), count: 1)[0].encoded
+        var accepted = 0
+        for i in 0..<200_000 {
+            var bytes: [UInt8]
+            if i % 2 == 0 {
+                bytes = Array(valid.prefix(Int(rng.next() % UInt64(valid.count + 1))))
+                if !bytes.isEmpty { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next()) }
+            } else {
+                let n = Int(rng.next() % 200)
+                bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                if n > 0 { bytes[0] = 1 }
+            }
+            if bytes != valid, let e = try? Entry(encoded: bytes), e.verifySignature() { accepted += 1 }
+        }
+        #expect(accepted == 0)
+    }
+}
