@@ -31,6 +31,7 @@ public struct SessionKeys: Sendable, Equatable {
     public let peer: Bytes32
     public let sendKey: [UInt8]
     public let receiveKey: [UInt8]
+    public init(peer: Bytes32, sendKey: [UInt8], receiveKey: [UInt8]) { self.peer = peer; self.sendKey = sendKey; self.receiveKey = receiveKey }
 }
 
 /// The mutual handshake that opens every TCP session (see docs/protocol.md, "TCP handshake").

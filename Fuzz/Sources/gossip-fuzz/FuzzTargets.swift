@@ -1,0 +1,75 @@
+import CRDTLog
+import Foundation
+import Wire
+
+/// The decoders under fuzz; `FUZZ_TARGET` picks one per run.
+enum FuzzTarget: String, CaseIterable {
+    case packet, message, frame, entry, handshake, json
+
+    static let networkKey: [UInt8] = (0..<32).map { UInt8($0) ^ 0x5a }
+    static let packetKey = Packet.packetKey(networkKey: networkKey)
+    static let identity = try! SigningKeyPair(seed: [UInt8](repeating: 3, count: 32))
+    // Fixed ephemeral keys: the fuzzer explores the parser, not key generation.
+    static let ephemeralR = X25519KeyPair(secretKey: [UInt8](repeating: 0x22, count: 32))
+    static let ephemeralI = X25519KeyPair(secretKey: [UInt8](repeating: 0x11, count: 32))
+
+    func run(_ bytes: [UInt8]) {
+        switch self {
+        case .packet:
+            // The sealed form, and the plaintext parser behind the seal.
+            _ = try? Packet.open(bytes, packetKey: Self.packetKey)
+            _ = try? Packet.decode(plaintext: bytes)
+        case .message:
+            if let m = try? Message.decode(frame: bytes), case .unknown = m {} else if let m = try? Message.decode(frame: bytes) {
+                precondition((try? Message.decode(frame: m.frame)) == m, "re-encoding changed the message")
+            }
+        case .frame:
+            // A session whose keys the fuzzer cannot know: every input must fail cleanly.
+            let keys = SessionKeys(peer: .zero, sendKey: [UInt8](repeating: 1, count: 32), receiveKey: [UInt8](repeating: 2, count: 32))
+            let cipher = SessionCipher(keys: keys)
+            var i = 0
+            while i < bytes.count {
+                let n = min(bytes.count - i, Int(bytes[i]) + 1)
+                if (try? cipher.receive(Array(bytes[i..<i + n]))) == nil { break }
+                i += n
+            }
+        case .entry:
+            if let e = try? Entry(encoded: bytes) { _ = e.verifySignature() }
+            _ = try? Entry.header(bytes)
+            if bytes.count > 2 {
+                let mid = Int(bytes[0]) * bytes.count / 256
+                _ = try? ForkProof(first: Array(bytes[..<mid]), second: Array(bytes[mid...]))
+            }
+        case .handshake:
+            var r = HandshakeResponder(networkKey: Self.networkKey, identity: Self.identity, ephemeral: Self.ephemeralR)
+            _ = try? r.receive(message1: Array(bytes.prefix(64)))
+            _ = try? r.receive(message3: Array(bytes.dropFirst(64).prefix(Handshake.message3Bytes)))
+            var i = HandshakeInitiator(networkKey: Self.networkKey, identity: Self.identity, ephemeral: Self.ephemeralI)
+            _ = i.start()
+            _ = try? i.receive(message2: Array(bytes.prefix(64)))
+        case .json:
+            if let v = try? JSON.parse(bytes) {
+                precondition((try? JSON.parse(Array(JSON.serialize(v).utf8))) == v, "serialise/parse changed the value")
+            }
+        }
+    }
+}
+
+nonisolated(unsafe) var selected: FuzzTarget = .packet
+
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>>>) -> Int32 {
+    let name = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "packet"
+    guard let t = FuzzTarget(rawValue: name) else {
+        FileHandle.standardError.write(Data("unknown FUZZ_TARGET \(name); one of \(FuzzTarget.allCases.map(\.rawValue))\n".utf8))
+        exit(2)
+    }
+    selected = t
+    return 0
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    selected.run(Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
