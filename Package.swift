@@ -38,5 +38,6 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strictSettings),
         .testTarget(name: "CRDTLogTests", dependencies: ["CRDTLog", "Wire"], swiftSettings: strictSettings),
+        .testTarget(name: "GossipNodeTests", dependencies: ["GossipNode", "CRDTLog", "Wire"], swiftSettings: strictSettings),
     ]
 )

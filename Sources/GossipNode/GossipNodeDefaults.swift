@@ -1,0 +1,10 @@
+/// Defaults of the node that are not part of a core's configuration.
+public enum GossipNodeDefaults {
+    /// The gossip port (UDP and TCP).
+    public static let gossipPort = 7420
+    /// The HTTP API port.
+    public static let apiPort = 7421
+    /// Entries a sync session brought are pushed on only when they are this few (a healed
+    /// partition spreads fast); a catch-up is not re-broadcast.
+    public static let pushAfterSyncMax = 16
+}

@@ -1,0 +1,163 @@
+import Wire
+
+/// Timing and fanout of replication.
+public struct ReplicationConfiguration: Sendable {
+    /// A periodic sync with one random peer, whatever the digests say.
+    public var syncIntervalMillis: UInt64 = 10_000
+    /// A digest mismatch must persist this long before it starts a sync (pushes in flight
+    /// usually settle it first).
+    public var mismatchGraceMillis: UInt64 = 500
+    /// At most one sync with the same peer per this interval, unless a gap forces one.
+    public var syncCooldownMillis: UInt64 = 1_000
+    /// Sync sessions this node starts at once.
+    public var maxConcurrentSyncs = 2
+    /// Eager-push fanout for relayed entries: ceil(ln N) + this.
+    public var fanoutExtra = 2
+    /// A writer pushes its own entries to every peer while the cluster has at most this many.
+    public var pushToAllBelow = 16
+
+    public init() {}
+
+    public static var fast: ReplicationConfiguration {
+        var c = ReplicationConfiguration()
+        c.syncIntervalMillis = 2_000; c.mismatchGraceMillis = 300; c.syncCooldownMillis = 500
+        return c
+    }
+}
+
+/// One entry, as replication sees it: who wrote it, which seq, how big (bytes on the wire).
+public struct EntryKey: Sendable, Hashable {
+    public var author: Bytes32
+    public var seq: UInt64
+    public init(author: Bytes32, seq: UInt64) { self.author = author; self.seq = seq }
+}
+
+/// What the replication core asks its shell to do.
+public enum ReplicationEffect: Sendable, Equatable {
+    /// Send these entries to these peers (UDP when they fit a datagram, else TCP).
+    case push([EntryKey], to: [Bytes32])
+    /// Open an anti-entropy session with this peer.
+    case sync(Bytes32)
+}
+
+/// Decides when to push and when to sync: eager push of newly stored entries (fanout growing
+/// with ln N, everyone while the cluster is small), anti-entropy when digests differ for a
+/// while, a periodic sync with a random peer. Sans-IO: events and time in, effects out.
+public struct ReplicationCore: Sendable {
+    public let me: Bytes32
+    public let configuration: ReplicationConfiguration
+    public private(set) var myDigest: Bytes32
+    private var peers: Set<Bytes32> = []
+    private var mismatchSince: [Bytes32: UInt64] = [:]
+    private var lastSync: [Bytes32: UInt64] = [:]
+    private var active: Set<Bytes32> = []
+    private var wanted: [Bytes32] = []
+    private var nextPeriodicSync: UInt64 = 0
+    private var rng: SplitMix64
+
+    public init(me: Bytes32, digest: Bytes32, configuration: ReplicationConfiguration = .init(), seed: UInt64) {
+        self.me = me; myDigest = digest; self.configuration = configuration
+        rng = SplitMix64(seed: seed)
+    }
+
+    public var activeSyncs: Set<Bytes32> { active }
+    public var peerCount: Int { peers.count }
+
+    public mutating func peerUp(_ p: Bytes32) { if p != me { peers.insert(p) } }
+    public mutating func peerDown(_ p: Bytes32) { peers.remove(p); mismatchSince[p] = nil; wanted.removeAll { $0 == p } }
+
+    /// The local digest changed (an entry or a fork proof was stored).
+    public mutating func setDigest(_ d: Bytes32) { myDigest = d }
+
+    /// A peer's digest arrived piggybacked on a probe.
+    public mutating func digestReceived(_ d: Bytes32, from peer: Bytes32, now: UInt64) -> [ReplicationEffect] {
+        guard d != myDigest else { mismatchSince[peer] = nil; return [] }
+        let since = mismatchSince[peer] ?? now
+        mismatchSince[peer] = since
+        guard now >= since + configuration.mismatchGraceMillis else { return [] }
+        // Both sides see the mismatch; the one with the smaller id starts, unless the other
+        // has been quiet for too long (it may be unable to dial us).
+        let quietTooLong = now >= (lastSync[peer] ?? 0) + 2 * configuration.syncIntervalMillis
+        guard me < peer || quietTooLong else { return [] }
+        return request(peer, now: now, force: false)
+    }
+
+    /// Entries were stored for the first time: where to push them. `from` is the peer they came
+    /// from (nil for local writes); they never go back to it.
+    public mutating func stored(_ keys: [EntryKey], from: Bytes32?, now: UInt64) -> [ReplicationEffect] {
+        guard !keys.isEmpty else { return [] }
+        var candidates = peers
+        if let from { candidates.remove(from) }
+        guard !candidates.isEmpty else { return [] }
+        let n = peers.count + 1
+        let fanout: Int
+        if from == nil && n <= configuration.pushToAllBelow {
+            fanout = candidates.count
+        } else {
+            fanout = Int(log(Double(n)).rounded(.up)) + configuration.fanoutExtra
+        }
+        var list = candidates.sorted()
+        list.shuffle(using: &rng)
+        return [.push(keys, to: Array(list.prefix(fanout)))]
+    }
+
+    /// An entry from `peer` arrived before its predecessor: fetch the gap now.
+    public mutating func gap(from peer: Bytes32, now: UInt64) -> [ReplicationEffect] {
+        request(peer, now: now, force: true)
+    }
+
+    /// A session with `peer` started (dialled by us or by it).
+    public mutating func syncStarted(_ peer: Bytes32, now: UInt64) {
+        active.insert(peer)
+        lastSync[peer] = now
+    }
+
+    /// A session with `peer` ended.
+    public mutating func syncFinished(_ peer: Bytes32, now: UInt64) -> [ReplicationEffect] {
+        active.remove(peer)
+        lastSync[peer] = now
+        mismatchSince[peer] = nil
+        return drainWanted(now: now)
+    }
+
+    public mutating func tick(now: UInt64) -> [ReplicationEffect] {
+        var effects = drainWanted(now: now)
+        if now >= nextPeriodicSync {
+            nextPeriodicSync = now + configuration.syncIntervalMillis
+            if let p = peers.filter({ !active.contains($0) }).sorted().randomElement(using: &rng) {
+                effects += request(p, now: now, force: true)
+            }
+        }
+        return effects
+    }
+
+    private mutating func request(_ peer: Bytes32, now: UInt64, force: Bool) -> [ReplicationEffect] {
+        guard !active.contains(peer) else { return [] }
+        if !force, let last = lastSync[peer], now < last + configuration.syncCooldownMillis { return [] }
+        guard active.count < configuration.maxConcurrentSyncs else {
+            if !wanted.contains(peer) { wanted.append(peer) }
+            return []
+        }
+        active.insert(peer)
+        lastSync[peer] = now
+        return [.sync(peer)]
+    }
+
+    private mutating func drainWanted(now: UInt64) -> [ReplicationEffect] {
+        var effects: [ReplicationEffect] = []
+        while active.count < configuration.maxConcurrentSyncs, !wanted.isEmpty {
+            let p = wanted.removeFirst()
+            if peers.contains(p), !active.contains(p) {
+                active.insert(p); lastSync[p] = now
+                effects.append(.sync(p))
+            }
+        }
+        return effects
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

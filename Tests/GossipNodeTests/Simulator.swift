@@ -1,0 +1,314 @@
+import Wire
+@testable import GossipNode
+
+/// A deterministic network simulator that runs the very same membership and replication cores
+/// as the real node: virtual clock, seeded randomness, latency, loss, partitions, crashes and
+/// restarts. Entries are modelled by (author, seq) and a size; a sync is modelled as a TCP
+/// session taking two round trips plus transfer time.
+final class Simulation {
+    struct Config {
+        var nodes = 10
+        var latencyMillis: UInt64 = 5
+        var jitterMillis: UInt64 = 5
+        var loss = 0.0
+        var tickMillis: UInt64 = 100
+        var entryBytes = 300
+        var swim = SWIMConfiguration()
+        var replication = ReplicationConfiguration()
+        var seed: UInt64 = 1
+    }
+
+    final class Node {
+        let id: Bytes32
+        let index: Int
+        var swim: SWIM
+        var repl: ReplicationCore
+        var heads: [Bytes32: UInt64] = [:]
+        var held: [Bytes32: Set<UInt64>] = [:]
+        var digestAcc: UInt64 = 0
+        var up = true
+        /// When (and after how many hops) this node first stored an entry being traced.
+        var firstSeen: [EntryKey: (time: UInt64, hops: Int)] = [:]
+        var bytesSent = 0
+        init(id: Bytes32, index: Int, swim: SWIM, repl: ReplicationCore) { self.id = id; self.index = index; self.swim = swim; self.repl = repl }
+
+        var digest: Bytes32 { Bytes32(w0: digestAcc, w1: UInt64(heads.count), w2: 0, w3: 0) }
+        var entryCount: UInt64 { heads.values.reduce(0, +) }
+    }
+
+    enum Event {
+        case tick(Int)
+        case udp(to: Int, from: Int, packet: Packet)
+        case syncDone(a: Int, b: Int)
+    }
+
+    let config: Config
+    var now: UInt64 = 1_000_000
+    var nodes: [Node] = []
+    var rng: SplitMix64
+    private var heap = EventHeap()
+    var group: [Int] = []          // partition group per node
+    var traced: Set<EntryKey> = []
+    var messagesDelivered = 0
+    var bytesOnWire = 0
+    var syncs = 0
+
+    init(_ config: Config) {
+        self.config = config
+        rng = SplitMix64(seed: config.seed)
+        for i in 0..<config.nodes {
+            let id = Self.nodeID(i)
+            let swim = SWIM(me: id, address: "n\(i)", incarnation: 1, configuration: config.swim, seed: config.seed &+ UInt64(i) &* 7919)
+            let repl = ReplicationCore(me: id, digest: Bytes32(w0: 0, w1: 0, w2: 0, w3: 0), configuration: config.replication, seed: config.seed &+ UInt64(i) &* 104_729)
+            nodes.append(Node(id: id, index: i, swim: swim, repl: repl))
+            group.append(0)
+        }
+        for n in nodes { schedule(.tick(n.index), at: now + UInt64.random(in: 0..<config.tickMillis, using: &rng)) }
+    }
+
+    static func nodeID(_ i: Int) -> Bytes32 { Bytes32(w0: UInt64(i) &* 0x9E37_79B9_7F4A_7C15 | 1, w1: UInt64(i), w2: 0, w3: 0) }
+
+    /// Every node learns every other one (as after joining through a seed).
+    func joinAll() {
+        let updates = nodes.map { MemberUpdate(member: $0.id, address: "n\($0.index)", incarnation: 1, state: .alive) }
+        for n in nodes { process(n, n.swim.learn(updates, now: now)) }
+    }
+
+    func schedule(_ e: Event, at t: UInt64) { heap.push(t, e) }
+
+    func run(until t: UInt64) {
+        while let (time, e) = heap.peek(), time <= t {
+            heap.pop()
+            now = time
+            handle(e)
+        }
+        now = t
+    }
+
+    /// Runs until `condition` holds (checked every `step` ms) or `limit` ms pass; returns the time taken.
+    @discardableResult
+    func run(until condition: () -> Bool, step: UInt64 = 10, limit: UInt64) -> UInt64? {
+        let start = now
+        while now < start + limit {
+            if condition() { return now - start }
+            run(until: now + step)
+        }
+        return condition() ? now - start : nil
+    }
+
+    private func handle(_ e: Event) {
+        switch e {
+        case .tick(let i):
+            let n = nodes[i]
+            guard n.up else { return }
+            process(n, n.swim.tick(now: now))
+            process(n, n.repl.tick(now: now))
+            schedule(.tick(i), at: now + config.tickMillis)
+        case .udp(let to, let from, let packet):
+            let n = nodes[to]
+            guard n.up else { return }
+            messagesDelivered += 1
+            process(n, n.swim.handle(packet, from: "n\(from)", now: now))
+            for m in packet.messages {
+                switch m {
+                case .digest(let d, _): process(n, n.repl.digestReceived(d, from: packet.sender, now: now))
+                case .push(let entries): receivePush(n, entries: entries, from: nodes[from])
+                default: break
+                }
+            }
+        case .syncDone(let a, let b):
+            finishSync(nodes[a], nodes[b])
+        }
+    }
+
+    // MARK: - Effects
+
+    func process(_ n: Node, _ effects: [MembershipEffect]) {
+        for e in effects {
+            switch e {
+            case .send(let address, _, var messages):
+                messages.append(.digest(n.digest, entries: n.entryCount))
+                sendUDP(from: n, to: address, Packet(sender: n.id, sentAtMillis: now, messages: messages))
+            case .changed(let u):
+                if u.state == .alive { n.repl.peerUp(u.member) } else { n.repl.peerDown(u.member) }
+            case .forget(let id):
+                n.repl.peerDown(id)
+            }
+        }
+    }
+
+    func process(_ n: Node, _ effects: [ReplicationEffect]) {
+        for e in effects {
+            switch e {
+            case .push(let keys, let peers):
+                for p in peers {
+                    guard let target = index(of: p) else { continue }
+                    let encoded = keys.map { k -> [UInt8] in
+                        var w = ByteWriter(); w.raw(k.author); w.u64(k.seq); w.u32(UInt32((n.firstSeen[k]?.hops ?? 0) + 1)); return w.bytes
+                    }
+                    sendUDP(from: n, to: "n\(target)", Packet(sender: n.id, sentAtMillis: now, messages: [.push(encoded)]),
+                            extraBytes: keys.count * config.entryBytes)
+                }
+            case .sync(let p):
+                guard let b = index(of: p) else { continue }
+                startSync(n, nodes[b])
+            }
+        }
+    }
+
+    func index(of id: Bytes32) -> Int? { Int(exactly: id.w1).flatMap { $0 < nodes.count ? $0 : nil } }
+
+    func reachable(_ a: Int, _ b: Int) -> Bool { nodes[a].up && nodes[b].up && group[a] == group[b] }
+
+    func latency() -> UInt64 { config.latencyMillis + UInt64.random(in: 0...config.jitterMillis, using: &rng) }
+
+    func sendUDP(from n: Node, to address: String, _ p: Packet, extraBytes: Int = 0) {
+        guard let to = Int(address.dropFirst()) else { return }
+        let size = p.plaintext.count + WireLimits.datagramOverhead + extraBytes
+        n.bytesSent += size
+        bytesOnWire += size
+        guard reachable(n.index, to), Double.random(in: 0..<1, using: &rng) >= config.loss else { return }
+        schedule(.udp(to: to, from: n.index, packet: p), at: now + latency())
+    }
+
+    // MARK: - The log model
+
+    func write(at i: Int, trace: Bool = false) -> EntryKey {
+        let n = nodes[i]
+        let seq = (n.heads[n.id] ?? 0) + 1
+        let key = EntryKey(author: n.id, seq: seq)
+        if trace { traced.insert(key) }
+        store(n, key, hops: 0)
+        process(n, n.repl.stored([key], from: nil, now: now))
+        return key
+    }
+
+    /// Stores `key` if it extends its author's chain; releases held successors. Returns what was stored.
+    @discardableResult
+    func store(_ n: Node, _ key: EntryKey, hops: Int) -> [EntryKey] {
+        let head = n.heads[key.author] ?? 0
+        guard key.seq == head + 1 else {
+            if key.seq > head + 1 { n.held[key.author, default: []].insert(key.seq) }
+            return []
+        }
+        var stored: [EntryKey] = []
+        var seq = key.seq
+        while true {
+            let k = EntryKey(author: key.author, seq: seq)
+            n.digestAcc = n.digestAcc &+ Self.mix(key.author.w0 &+ seq)
+            if traced.contains(k), n.firstSeen[k] == nil { n.firstSeen[k] = (now, hops) }
+            stored.append(k)
+            if n.held[key.author]?.remove(seq + 1) != nil { seq += 1 } else { break }
+        }
+        n.heads[key.author] = seq
+        n.repl.setDigest(n.digest)
+        return stored
+    }
+
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        return z ^ (z >> 31)
+    }
+
+    func receivePush(_ n: Node, entries: [[UInt8]], from sender: Node) {
+        var stored: [EntryKey] = []
+        var gap = false
+        for e in entries {
+            var r = ByteReader(e)
+            guard let author = try? r.bytes32(), let seq = try? r.u64(), let hops = try? r.u32() else { continue }
+            let key = EntryKey(author: author, seq: seq)
+            let s = store(n, key, hops: Int(hops))
+            if s.isEmpty, seq > (n.heads[author] ?? 0) + 1 { gap = true }
+            stored += s
+        }
+        process(n, n.repl.stored(stored, from: sender.id, now: now))
+        if gap { process(n, n.repl.gap(from: sender.id, now: now)) }
+    }
+
+    func startSync(_ a: Node, _ b: Node) {
+        syncs += 1
+        b.repl.syncStarted(a.id, now: now)
+        // Handshake and version vectors: two round trips; entries stream at ~100 MB/s.
+        let missing = abs(Int(a.entryCount) - Int(b.entryCount))
+        let transfer = UInt64(missing * config.entryBytes / 100_000)
+        schedule(.syncDone(a: a.index, b: b.index), at: now + 4 * latency() + transfer)
+    }
+
+    func finishSync(_ a: Node, _ b: Node) {
+        defer {
+            if a.up { process(a, a.repl.syncFinished(b.id, now: now)) }
+            if b.up { process(b, b.repl.syncFinished(a.id, now: now)) }
+        }
+        guard reachable(a.index, b.index) else { return }
+        bytesOnWire += 2 * (64 + 64 + 112 + 112) + (a.heads.count + b.heads.count) * 72
+        for (x, y) in [(a, b), (b, a)] {
+            var got: [EntryKey] = []
+            for (author, seq) in y.heads where seq > (x.heads[author] ?? 0) {
+                for s in ((x.heads[author] ?? 0) + 1)...seq {
+                    got += store(x, EntryKey(author: author, seq: s), hops: (y.firstSeen[EntryKey(author: author, seq: s)]?.hops ?? 0) + 1)
+                }
+                bytesOnWire += Int(seq - (x.heads[author] ?? 0)) * config.entryBytes
+            }
+            // A session that brought a few entries passes them on; a catch-up does not.
+            if !got.isEmpty, got.count <= GossipNodeDefaults.pushAfterSyncMax { process(x, x.repl.stored(got, from: y.id, now: now)) }
+        }
+    }
+
+    // MARK: - Faults
+
+    func partition(_ groups: [[Int]]) { for (g, members) in groups.enumerated() { for i in members { group[i] = g } } }
+    func heal() { for i in group.indices { group[i] = 0 } }
+    func crash(_ i: Int) { nodes[i].up = false }
+
+    /// Restarts a node with its log intact, a higher incarnation, and the peers it remembered.
+    func restart(_ i: Int) {
+        let n = nodes[i]
+        n.up = true
+        let known = n.swim.members.values.map { MemberUpdate(member: $0.id, address: $0.address, incarnation: $0.incarnation, state: .alive) }
+        n.swim = SWIM(me: n.id, address: "n\(i)", incarnation: n.swim.incarnation + 1, configuration: config.swim, seed: rng.next())
+        n.repl = ReplicationCore(me: n.id, digest: n.digest, configuration: config.replication, seed: rng.next())
+        process(n, n.swim.learn(known, now: now))
+        schedule(.tick(i), at: now + 1)
+    }
+
+    // MARK: - Observations
+
+    var upNodes: [Node] { nodes.filter(\.up) }
+    func converged() -> Bool { let d = upNodes.first?.digest; return upNodes.allSatisfy { $0.digest == d } }
+    func everyone(has key: EntryKey) -> Bool { upNodes.allSatisfy { ($0.heads[key.author] ?? 0) >= key.seq } }
+}
+
+/// A binary min-heap of timed events; ties keep insertion order.
+struct EventHeap {
+    private var items: [(UInt64, UInt64, Simulation.Event)] = []
+    private var counter: UInt64 = 0
+
+    mutating func push(_ t: UInt64, _ e: Simulation.Event) {
+        counter += 1
+        items.append((t, counter, e))
+        var i = items.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            if (items[p].0, items[p].1) <= (items[i].0, items[i].1) { break }
+            items.swapAt(p, i); i = p
+        }
+    }
+
+    func peek() -> (UInt64, Simulation.Event)? { items.first.map { ($0.0, $0.2) } }
+
+    mutating func pop() {
+        guard !items.isEmpty else { return }
+        items.swapAt(0, items.count - 1)
+        items.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < items.count, (items[l].0, items[l].1) < (items[m].0, items[m].1) { m = l }
+            if r < items.count, (items[r].0, items[r].1) < (items[m].0, items[m].1) { m = r }
+            if m == i { break }
+            items.swapAt(i, m); i = m
+        }
+    }
+}
