@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -28,7 +29,14 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
         .target(name: "Wire", dependencies: ["CSodium"], swiftSettings: strictSettings),
         .target(name: "CRDTLog", dependencies: ["Wire", "CSQLite"], swiftSettings: strictSettings),
-        .target(name: "GossipNode", dependencies: ["CRDTLog", "Wire"], swiftSettings: strictSettings),
+        .target(
+            name: "GossipNode",
+            dependencies: [
+                "CRDTLog", "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "gossip-node",
             dependencies: ["GossipNode", .product(name: "ArgumentParser", package: "swift-argument-parser")],

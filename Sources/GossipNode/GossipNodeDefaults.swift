@@ -8,3 +8,9 @@ public enum GossipNodeDefaults {
     /// partition spreads fast); a catch-up is not re-broadcast.
     public static let pushAfterSyncMax = 16
 }
+
+extension GossipNodeDefaults {
+    /// Bytes of entries per sync frame (well under the frame limit, so a slow link still
+    /// interleaves other traffic).
+    public static let syncFrameBytes = 1 << 20
+}

@@ -28,23 +28,13 @@ public enum FrameError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Encrypted framing of a TCP session after the handshake: each direction starts with its
-/// 24-byte secretstream header, then frames `u32 length || ciphertext`. Sans-IO: bytes in,
-/// frames out. Not thread-safe; one connection owns one.
-public final class SessionCipher {
+/// The sending half of an encrypted TCP session: the 24-byte secretstream header before the
+/// first frame, then frames `u32 length || ciphertext`. Owned by the one task that sends.
+public final class FrameSealer {
     private let sender: SecretStreamSender
-    private var receiver: SecretStreamReceiver?
-    private let receiveKey: [UInt8]
     private var headerSent = false
-    private var buffer: [UInt8] = []
-    private var consumed = 0
-    /// The peer ended its stream with a final frame (a clean close).
-    public private(set) var peerFinished = false
 
-    public init(keys: SessionKeys) {
-        sender = SecretStreamSender(key: keys.sendKey)
-        receiveKey = keys.receiveKey
-    }
+    public init(sendKey: [UInt8]) { sender = SecretStreamSender(key: sendKey) }
 
     /// The bytes to send for `plaintext` (with the stream header before the first frame).
     public func seal(_ plaintext: [UInt8], final: Bool = false) -> [UInt8] {
@@ -57,6 +47,18 @@ public final class SessionCipher {
         w.raw(c)
         return out + w.bytes
     }
+}
+
+/// The receiving half: bytes in, frames out. Owned by the one task that reads.
+public final class FrameOpener {
+    private var receiver: SecretStreamReceiver?
+    private let receiveKey: [UInt8]
+    private var buffer: [UInt8] = []
+    private var consumed = 0
+    /// The peer ended its stream with a final frame (a clean close).
+    public private(set) var peerFinished = false
+
+    public init(receiveKey: [UInt8]) { self.receiveKey = receiveKey }
 
     /// Feeds received bytes; returns every complete frame's plaintext. Throws (and the session
     /// must close) on anything but the next authentic frame.
@@ -91,4 +93,20 @@ public final class SessionCipher {
 
     /// Bytes received but not yet a whole frame.
     public var pendingBytes: Int { buffer.count - consumed }
+}
+
+/// Both halves of a session's framing, for code that sends and receives from one place.
+public final class SessionCipher {
+    private let sealer: FrameSealer
+    private let opener: FrameOpener
+
+    public init(keys: SessionKeys) {
+        sealer = FrameSealer(sendKey: keys.sendKey)
+        opener = FrameOpener(receiveKey: keys.receiveKey)
+    }
+
+    public func seal(_ plaintext: [UInt8], final: Bool = false) -> [UInt8] { sealer.seal(plaintext, final: final) }
+    public func receive(_ bytes: [UInt8]) throws(FrameError) -> [[UInt8]] { try opener.receive(bytes) }
+    public var peerFinished: Bool { opener.peerFinished }
+    public var pendingBytes: Int { opener.pendingBytes }
 }

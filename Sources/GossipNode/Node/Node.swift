@@ -1,0 +1,363 @@
+import CRDTLog
+import Dispatch
+import NIOCore
+import NIOPosix
+import Wire
+
+/// Why a local write through the node failed.
+public enum NodeWriteError: Error, Sendable, CustomStringConvertible {
+    case store(StoreError)
+    public var description: String { if case .store(let e) = self { e.description } else { "" } }
+}
+
+/// Milliseconds since the Unix epoch, from the system clock.
+public func wallClockMillis() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+}
+
+/// A running gossip node: the IO shell around the membership and replication cores. It owns
+/// the UDP socket, the TCP listener and the sync sessions, feeds datagrams, frames and time to
+/// the cores, and carries out their effects. All protocol decisions live in the cores.
+public actor Node {
+    public nonisolated let identity: SigningKeyPair
+    public nonisolated let store: LogStore
+    public nonisolated let configuration: NodeConfiguration
+    nonisolated let networkKey: [UInt8]
+    nonisolated let packetKey: [UInt8]
+    var swim: SWIM
+    var repl: ReplicationCore
+    var quota: AuthorQuota
+    var replay = ReplayFilter()
+    public internal(set) var metrics = NodeMetrics()
+    var digest = Bytes32.zero
+    var entryCount: UInt64 = 0
+    /// Datagrams to send; a task drains it into the socket (sending never blocks the cores).
+    var udpOut: AsyncStream<AddressedEnvelope<ByteBuffer>>.Continuation?
+    var socketAddresses: [String: SocketAddress] = [:]
+    var sessions: [Bytes32: Task<Void, Never>] = [:]
+    var seedDials: [Task<Void, Never>] = []
+    var subscribers: [UInt64: AsyncStream<Entry>.Continuation] = [:]
+    var nextSubscriber: UInt64 = 0
+    var fenceDeadline: UInt64?
+    /// The gossip port actually bound (useful with port 0).
+    public private(set) var boundPort: Int?
+    public private(set) var isBound = false
+    nonisolated let now: @Sendable () -> UInt64
+
+    public init(identity: SigningKeyPair, networkKey: [UInt8], store: LogStore, configuration: NodeConfiguration,
+                clock: @escaping @Sendable () -> UInt64 = wallClockMillis) {
+        self.identity = identity
+        self.networkKey = networkKey
+        packetKey = Packet.packetKey(networkKey: networkKey)
+        self.store = store
+        self.configuration = configuration
+        now = clock
+        let seed = UInt64.random(in: 0...UInt64.max)
+        // A restart must outrank what others remember of us: incarnation from the clock.
+        swim = SWIM(me: identity.publicKey, address: configuration.advertised.description, incarnation: clock() / 1000,
+                    configuration: configuration.swim, seed: seed)
+        repl = ReplicationCore(me: identity.publicKey, digest: .zero, configuration: configuration.replication, seed: seed &+ 1)
+        quota = AuthorQuota(perHour: configuration.quotaPerHour)
+    }
+
+    // MARK: - Running
+
+    /// Binds the gossip sockets and runs until the task is cancelled.
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let host = configuration.bind.host
+        let udp = try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: configuration.bind.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let port = udp.channel.localAddress?.port ?? configuration.bind.port
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .milliseconds(Int64(WireLimits.idleTimeoutMillis))))
+                    try channel.pipeline.syncOperations.addHandler(CloseOnIdle())
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        boundPort = port
+        if configuration.bind.port == 0 { swim.setAddress(HostPort(host: configuration.advertised.host, port: port).description) }
+        await startUp()
+        try await withThrowingDiscardingTaskGroup { tasks in
+            tasks.addTask {
+                try await udp.executeThenClose { inbound, outbound in
+                    let (datagrams, continuation) = AsyncStream<AddressedEnvelope<ByteBuffer>>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+                    await self.attachUDP(continuation)
+                    try await withThrowingDiscardingTaskGroup { halves in
+                        halves.addTask { for await d in datagrams { try? await outbound.write(d) } }
+                        halves.addTask {
+                            for try await envelope in inbound { await self.receive(envelope) }
+                            continuation.finish()
+                        }
+                    }
+                }
+            }
+            tasks.addTask {
+                try await server.executeThenClose { inbound in
+                    try await withThrowingDiscardingTaskGroup { connections in
+                        for try await connection in inbound {
+                            connections.addTask { await self.accept(connection) }
+                        }
+                    }
+                }
+            }
+            tasks.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .milliseconds(Int(self.configuration.tickMillis)))
+                    await self.tick()
+                }
+            }
+        }
+    }
+
+    func attachUDP(_ out: AsyncStream<AddressedEnvelope<ByteBuffer>>.Continuation) {
+        udpOut = out
+        isBound = true
+    }
+
+    /// Loads remembered peers, contacts them and the seeds, and fences writes until a first sync.
+    func startUp() async {
+        digest = await store.digest()
+        entryCount = await store.entryCount()
+        repl.setDigest(digest)
+        let t = now()
+        let remembered = (try? await store.rememberedPeers()) ?? []
+        let updates = remembered.filter { $0.author != identity.publicKey }
+            .map { MemberUpdate(member: $0.author, address: $0.address, incarnation: $0.incarnation, state: .alive) }
+        perform(swim.learn(updates, now: t))
+        if !remembered.isEmpty || !configuration.seeds.isEmpty, configuration.restoreGraceMillis > 0 {
+            // Fork-safe restore: a database restored from an old copy must learn this node's own
+            // newer entries from peers before it writes again.
+            fenceDeadline = t + configuration.restoreGraceMillis
+            await store.setWriteFence("catching up with peers after start (at most \(configuration.restoreGraceMillis / 1000) s)")
+        }
+        for seed in configuration.seeds { seedDials.append(Task { await self.dial(address: seed, expected: nil) }) }
+        for p in remembered.prefix(3) where p.author != identity.publicKey {
+            if let hp = HostPort(p.address) { seedDials.append(Task { await self.dial(address: hp, expected: p.author) }) }
+        }
+    }
+
+    /// Tells a few members this node is leaving, and stops its sessions.
+    public func leave() async {
+        perform(swim.leave(now: now()))
+        for t in sessions.values { t.cancel() }
+        for t in seedDials { t.cancel() }
+        // Give the goodbye datagrams a moment to be written.
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+
+    func tick() async {
+        let t = now()
+        perform(swim.tick(now: t))
+        perform(repl.tick(now: t))
+        if let d = fenceDeadline, t >= d { await liftFence() }
+    }
+
+    func liftFence() async {
+        guard fenceDeadline != nil else { return }
+        fenceDeadline = nil
+        await store.setWriteFence(nil)
+    }
+
+    // MARK: - Datagrams
+
+    func receive(_ envelope: AddressedEnvelope<ByteBuffer>) async {
+        let bytes = Array(envelope.data.readableBytesView)
+        metrics.packetsIn += 1
+        metrics.bytesIn += bytes.count
+        let packet: Packet
+        do { packet = try Packet.open(bytes, packetKey: packetKey) } catch {
+            metrics.packetsDropped[error.rawValue, default: 0] += 1
+            return
+        }
+        let t = now()
+        switch replay.check(nonce: Array(bytes[1..<25]), sentAtMillis: packet.sentAtMillis, now: t) {
+        case .fresh: break
+        case .replayed: metrics.packetsDropped["replayed", default: 0] += 1; return
+        case .stale: metrics.packetsDropped["stale", default: 0] += 1; return
+        }
+        guard let ip = envelope.remoteAddress.ipAddress, let port = envelope.remoteAddress.port else { return }
+        let from = HostPort(host: ip, port: port).description
+        socketAddresses[from] = envelope.remoteAddress
+        if await store.configuration.blocked.contains(packet.sender) { metrics.packetsDropped["blocked", default: 0] += 1; return }
+        perform(swim.handle(packet, from: from, now: t))
+        for message in packet.messages {
+            switch message {
+            case .digest(let d, _): perform(repl.digestReceived(d, from: packet.sender, now: t))
+            case .push(let entries): await ingest(entries, from: packet.sender, viaSync: false)
+            default: break
+            }
+        }
+    }
+
+    func send(_ messages: [Message], to address: String) {
+        guard let out = udpOut else { return }
+        let target: SocketAddress
+        if let cached = socketAddresses[address] { target = cached } else {
+            guard let hp = HostPort(address), let a = try? SocketAddress.makeAddressResolvingHost(hp.host, port: hp.port) else { return }
+            socketAddresses[address] = a
+            target = a
+        }
+        let packet = Packet(sender: identity.publicKey, sentAtMillis: now(), messages: messages)
+        guard let sealed = try? packet.seal(packetKey: packetKey) else { return }
+        metrics.packetsOut += 1
+        metrics.bytesOut += sealed.count
+        out.yield(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: sealed)))
+    }
+
+    // MARK: - Effects
+
+    func perform(_ effects: [MembershipEffect]) {
+        for e in effects {
+            switch e {
+            case .send(let address, _, var messages):
+                messages.append(.digest(digest, entries: entryCount))
+                send(messages, to: address)
+            case .changed(let u):
+                if u.state == .alive { repl.peerUp(u.member) } else { repl.peerDown(u.member) }
+                let peer = RememberedPeer(author: u.member, address: u.address, lastSeenMillis: Int64(now()), incarnation: u.incarnation)
+                Task { try? await store.savePeer(peer) }
+            case .forget(let id):
+                repl.peerDown(id)
+                Task { try? await store.forgetPeer(id) }
+            }
+        }
+    }
+
+    func perform(_ effects: [ReplicationEffect], entries: [EntryKey: [UInt8]] = [:]) {
+        for e in effects {
+            switch e {
+            case .push(let keys, let peers):
+                let payloads = keys.compactMap { entries[$0] }
+                for p in peers { push(payloads, to: p) }
+            case .sync(let peer):
+                startSession(with: peer)
+            }
+        }
+    }
+
+    /// Pushes entries to one peer in as few datagrams as they fit; an entry too large for a
+    /// datagram goes over TCP, in a sync session.
+    func push(_ encoded: [[UInt8]], to peer: Bytes32) {
+        guard let m = swim.members[peer] else { return }
+        let budget = WireLimits.maxDatagramPayload - 60
+        var batch: [[UInt8]] = []
+        var size = 4
+        var needsSession = false
+        func flush() {
+            guard !batch.isEmpty else { return }
+            metrics.entriesPushed += batch.count
+            send([.push(batch), .digest(digest, entries: entryCount)], to: m.address)
+            batch = []; size = 4
+        }
+        for e in encoded {
+            let s = e.count + 3
+            if s > budget { needsSession = true; continue }
+            if size + s > budget { flush() }
+            batch.append(e); size += s
+        }
+        flush()
+        if needsSession { startSession(with: peer) }
+    }
+
+    // MARK: - Entries
+
+    /// Stores entries from a peer: quota first, then verification on all cores and one
+    /// transaction; then pushes, gap repair and subscribers.
+    @discardableResult
+    func ingest(_ encoded: [[UInt8]], from peer: Bytes32, viaSync: Bool) async -> IngestReport? {
+        guard !encoded.isEmpty else { return nil }
+        let t = now()
+        var admitted: [[UInt8]] = []
+        admitted.reserveCapacity(encoded.count)
+        var perAuthor: [Bytes32: [Int]] = [:]
+        for (i, e) in encoded.enumerated() {
+            guard e.count >= 33, let author = Bytes32(Array(e[1..<33])) else { admitted.append(e); continue }
+            perAuthor[author, default: []].append(i)
+        }
+        var deferred = Set<Int>()
+        for (author, indices) in perAuthor {
+            let n = quota.admit(author, count: indices.count, now: t)
+            for i in indices.dropFirst(n) { deferred.insert(i) }
+        }
+        if !deferred.isEmpty { metrics.reject("quota_deferred", count: deferred.count) }
+        for (i, e) in encoded.enumerated() where !deferred.contains(i) && e.count >= 33 { admitted.append(e) }
+        metrics.entriesReceived += encoded.count
+        let start = DispatchTime.now().uptimeNanoseconds
+        guard let report = try? await store.ingest(encoded: admitted, now: t) else {
+            metrics.reject("storage_unavailable", count: admitted.count)
+            return nil
+        }
+        metrics.ingestSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        metrics.ingestBatches += 1
+        for r in report.rejected { metrics.reject(r.label) }
+        await afterStore(report.stored, forks: !report.forks.isEmpty, from: peer, pushOn: !viaSync || report.stored.count <= GossipNodeDefaults.pushAfterSyncMax)
+        if report.held > 0, !viaSync { perform(repl.gap(from: peer, now: t)) }
+        return report
+    }
+
+    /// Bookkeeping after entries were stored (here or from a peer).
+    func afterStore(_ stored: [Entry], forks: Bool, from peer: Bytes32?, pushOn: Bool) async {
+        guard !stored.isEmpty || forks else { return }
+        digest = await store.digest()
+        entryCount = await store.entryCount()
+        repl.setDigest(digest)
+        for e in stored { for c in subscribers.values { c.yield(e) } }
+        guard pushOn, !stored.isEmpty else { return }
+        var map: [EntryKey: [UInt8]] = [:]
+        for e in stored { map[EntryKey(author: e.author, seq: e.seq)] = e.encoded }
+        perform(repl.stored(stored.map { EntryKey(author: $0.author, seq: $0.seq) }, from: peer, now: now()), entries: map)
+    }
+
+    /// Signs and stores an entry of this node's own log, then pushes it.
+    public func write(kind: String, key: String, payload: [UInt8]) async throws(NodeWriteError) -> Entry {
+        let e: Entry
+        do { e = try await store.append(kind: kind, key: key, payload: payload, now: now()) } catch { throw .store(error) }
+        await afterStore([e], forks: false, from: nil, pushOn: true)
+        return e
+    }
+
+    /// Every entry newly stored on this node from now on (written here or received).
+    public func subscribe() -> AsyncStream<Entry> {
+        let (stream, continuation) = AsyncStream<Entry>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let id = nextSubscriber
+        nextSubscriber += 1
+        subscribers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        return stream
+    }
+
+    func unsubscribe(_ id: UInt64) { subscribers[id] = nil }
+
+    // MARK: - Status
+
+    public func members() -> [Member] { Array(swim.members.values).sorted { $0.id < $1.id } }
+    public func memberCounts() -> (alive: Int, suspect: Int, dead: Int) { swim.counts() }
+    public func currentDigest() -> Bytes32 { digest }
+    public var advertisedAddress: String { swim.myAddress }
+}
+
+/// Closes a TCP connection when the idle timer fires.
+final class CloseOnIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,76 @@
+import CRDTLog
+import Wire
+
+/// A `host:port` pair, parsed from the command line or a peer's address.
+public struct HostPort: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) { self.host = host; self.port = port }
+
+    /// Parses `host:port`, `[v6]:port`, or `host` alone with `defaultPort`.
+    public init?(_ s: String, defaultPort: Int? = nil) {
+        var text = Substring(s.trimmingCharacters(in: " \t"))
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            text = text[text.index(after: close)...]
+            if text.isEmpty { guard let d = defaultPort else { return nil }; port = d; return }
+            guard text.first == ":", let p = Int(text.dropFirst()), (0...65535).contains(p) else { return nil }
+            port = p
+            return
+        }
+        if let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") {
+            guard let p = Int(text[text.index(after: colon)...]), (0...65535).contains(p) else { return nil }
+            host = String(text[..<colon]); port = p
+        } else {
+            guard let d = defaultPort, !text.contains(":") else { return nil }
+            host = String(text); port = d
+        }
+        guard !host.isEmpty else { return nil }
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// True for 127.0.0.0/8, ::1 and localhost.
+    public var isLoopback: Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let c = s.first, set.contains(c) { s.removeFirst() }
+        while let c = s.last, set.contains(c) { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// Everything a running node needs besides its store and keys.
+public struct NodeConfiguration: Sendable {
+    /// Where gossip binds (UDP and TCP on the same port).
+    public var bind = HostPort(host: "0.0.0.0", port: GossipNodeDefaults.gossipPort)
+    /// The address peers should use; defaults to `bind` (which must then not be a wildcard).
+    public var advertise: HostPort?
+    /// Where to join on first start; remembered peers are contacted too.
+    public var seeds: [HostPort] = []
+    public var swim = SWIMConfiguration()
+    public var replication = ReplicationConfiguration()
+    /// Entries accepted from the network per author per hour.
+    public var quotaPerHour = AuthorQuota.defaultPerHour
+    /// How often the cores are ticked.
+    public var tickMillis: UInt64 = 50
+    /// After a start with known peers, local writes wait at most this long for a first sync
+    /// (fork-safe restore: learn this node's own latest entries from peers before writing).
+    public var restoreGraceMillis: UInt64 = 10_000
+    /// The `host` written into entries.
+    public var hostName = "localhost"
+
+    public init() {}
+
+    /// The address announced to peers.
+    public var advertised: HostPort {
+        if let a = advertise { return a }
+        if bind.host == "0.0.0.0" || bind.host == "::" { return HostPort(host: "127.0.0.1", port: bind.port) }
+        return bind
+    }
+}

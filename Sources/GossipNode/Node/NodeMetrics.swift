@@ -1,0 +1,25 @@
+/// Counters of a running node, exported at `/metrics`.
+public struct NodeMetrics: Sendable {
+    public var packetsIn = 0
+    public var packetsOut = 0
+    public var bytesIn = 0
+    public var bytesOut = 0
+    /// Datagrams dropped, by reason (`unauthenticated`, `malformed`, `stale`, `replayed`, ...).
+    public var packetsDropped: [String: Int] = [:]
+    /// TCP sessions closed for a protocol error, by reason.
+    public var sessionsRejected: [String: Int] = [:]
+    /// Entries refused, by reason (`bad_signature`, `invalid_chain`, `fork`, `quota_deferred`, ...).
+    public var entriesRejected: [String: Int] = [:]
+    public var entriesReceived = 0
+    public var entriesPushed = 0
+    public var syncsStarted = 0
+    public var syncsCompleted = 0
+    public var syncsFailed = 0
+    /// Sum and count of ingest batch latencies, in seconds.
+    public var ingestSeconds = 0.0
+    public var ingestBatches = 0
+
+    public init() {}
+
+    mutating func reject(_ reason: String, count: Int = 1) { entriesRejected[reason, default: 0] += count }
+}

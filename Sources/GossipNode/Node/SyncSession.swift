@@ -1,0 +1,249 @@
+import CRDTLog
+import NIOCore
+import NIOPosix
+import Wire
+
+/// Reads a TCP connection's bytes: exact-size reads for the handshake, then chunks.
+struct InboundBytes {
+    var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    var buffer: [UInt8] = []
+
+    mutating func read(exactly n: Int, isolation: isolated (any Actor)? = #isolation) async throws -> [UInt8] {
+        while buffer.count < n {
+            guard let chunk = try await iterator.next(isolation: isolation) else { throw SessionError.closed }
+            buffer += chunk.readableBytesView
+        }
+        defer { buffer.removeFirst(n) }
+        return Array(buffer[0..<n])
+    }
+
+    /// Whatever is buffered, else the next chunk; nil at end of stream.
+    mutating func next(isolation: isolated (any Actor)? = #isolation) async throws -> [UInt8]? {
+        if !buffer.isEmpty { defer { buffer = [] }; return buffer }
+        return try await iterator.next(isolation: isolation).map { Array($0.readableBytesView) }
+    }
+}
+
+/// Why a session ended early.
+enum SessionError: Error, CustomStringConvertible {
+    case closed
+    case handshake(HandshakeError)
+    case frame(FrameError)
+    case malformed(WireDecodingError)
+    case noCommonVersion
+    case timeout
+
+    var description: String {
+        switch self {
+        case .closed: "connection closed"
+        case .handshake(let e): "handshake: \(e)"
+        case .frame(let e): "frames: \(e)"
+        case .malformed(let e): "message: \(e)"
+        case .noCommonVersion: "no common protocol version"
+        case .timeout: "timed out"
+        }
+    }
+
+    var label: String {
+        switch self {
+        case .closed: "closed"
+        case .handshake(let e): e == .networkKeyMismatch ? "network_key_mismatch" : "handshake_failed"
+        case .frame(let e): e.label
+        case .malformed: "malformed_message"
+        case .noCommonVersion: "no_common_version"
+        case .timeout: "timeout"
+        }
+    }
+}
+
+/// What the sending half of a session is told by the reading half.
+enum SenderCommand: Sendable {
+    case theirVersionVector(heads: [VersionVectorHead], quarantined: Set<Bytes32>)
+    case finish
+}
+
+extension Node {
+    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    /// Opens a sync session with a known member (the replication core asked for it).
+    func startSession(with peer: Bytes32) {
+        guard sessions[peer] == nil, let m = swim.members[peer], let address = HostPort(m.address) else {
+            perform(repl.syncFinished(peer, now: now()))
+            return
+        }
+        sessions[peer] = Task { await self.dial(address: address, expected: peer) }
+    }
+
+    /// Dials `address`, runs the handshake (insisting on `expected` when given) and a session.
+    func dial(address: HostPort, expected: Bytes32?) async {
+        metrics.syncsStarted += 1
+        var peer = expected
+        do {
+            let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(3))
+                .connect(host: address.host, port: address.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .milliseconds(Int64(WireLimits.idleTimeoutMillis))))
+                        try channel.pipeline.syncOperations.addHandler(CloseOnIdle())
+                        return try Connection(wrappingChannelSynchronously: channel)
+                    }
+                }
+            let watchdog = Self.handshakeWatchdog(connection.channel)
+            try await connection.executeThenClose { inbound, outbound in
+                var reader = InboundBytes(iterator: inbound.makeAsyncIterator())
+                var hs = HandshakeInitiator(networkKey: networkKey, identity: identity, expectedPeer: expected)
+                let keys: SessionKeys
+                do {
+                    try await outbound.write(ByteBuffer(bytes: hs.start()))
+                    let m3 = try hs.receive(message2: await reader.read(exactly: Handshake.message2Bytes))
+                    try await outbound.write(ByteBuffer(bytes: m3))
+                    keys = try hs.receive(message4: await reader.read(exactly: Handshake.message4Bytes))
+                } catch let e as HandshakeError { throw SessionError.handshake(e) }
+                watchdog.cancel()
+                peer = keys.peer
+                try await runSession(keys: keys, reader: &reader, outbound: outbound)
+            }
+            metrics.syncsCompleted += 1
+            await liftFence()
+        } catch {
+            metrics.syncsFailed += 1
+            if let e = error as? SessionError { metrics.sessionsRejected[e.label, default: 0] += 1 }
+        }
+        if let expected { sessions[expected] = nil }
+        if let p = peer { perform(repl.syncFinished(p, now: now())) }
+    }
+
+    /// Serves a session a peer opened.
+    func accept(_ connection: Connection) async {
+        let watchdog = Self.handshakeWatchdog(connection.channel)
+        var peer: Bytes32?
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var reader = InboundBytes(iterator: inbound.makeAsyncIterator())
+                var hs = HandshakeResponder(networkKey: networkKey, identity: identity)
+                let keys: SessionKeys
+                do {
+                    let m2 = try hs.receive(message1: await reader.read(exactly: Handshake.message1Bytes))
+                    try await outbound.write(ByteBuffer(bytes: m2))
+                    let (m4, k) = try hs.receive(message3: await reader.read(exactly: Handshake.message3Bytes))
+                    try await outbound.write(ByteBuffer(bytes: m4))
+                    keys = k
+                } catch let e as HandshakeError { throw SessionError.handshake(e) }
+                watchdog.cancel()
+                if await store.configuration.blocked.contains(keys.peer) { throw SessionError.closed }
+                peer = keys.peer
+                repl.syncStarted(keys.peer, now: now())
+                try await runSession(keys: keys, reader: &reader, outbound: outbound)
+            }
+            await liftFence()
+        } catch {
+            watchdog.cancel()
+            if let e = error as? SessionError { metrics.sessionsRejected[e.label, default: 0] += 1 }
+        }
+        if let p = peer { perform(repl.syncFinished(p, now: now())) }
+    }
+
+    /// Closes the connection if the handshake has not finished in time.
+    nonisolated static func handshakeWatchdog(_ channel: any Channel) -> Task<Void, Never> {
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int(WireLimits.handshakeTimeoutMillis)))
+            if !Task.isCancelled { channel.close(promise: nil) }
+        }
+    }
+
+    /// Both sides: greet (hello, members, version vector), stream what the other lacks, fork
+    /// proofs, `syncDone`; ingest what arrives; end with a final frame once both are done.
+    func runSession(keys: SessionKeys, reader: inout InboundBytes, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        let peer = keys.peer
+        let (commands, control) = AsyncStream<SenderCommand>.makeStream()
+        let greeting: [Message] = [
+            .hello(versions: WireLimits.protocolVersions, agent: "gossip-node/\(GossipNodeVersion.current)", address: swim.myAddress),
+            .members(Array(([swim.selfUpdate] + swim.members.values.filter { $0.state == .alive }.map(\.update)).prefix(WireLimits.maxMemberUpdates))),
+            SyncPlan.message(await store.versionVector()),
+        ]
+        let sender = Task { try await self.sendHalf(keys: keys, greeting: greeting, commands: commands, outbound: outbound) }
+        defer { sender.cancel(); control.finish() }
+        let opener = FrameOpener(receiveKey: keys.receiveKey)
+        var theirDone = false
+        reading: while let chunk = try await reader.next() {
+            let frames: [[UInt8]]
+            do { frames = try opener.receive(chunk) } catch { throw SessionError.frame(error) }
+            for frame in frames where !frame.isEmpty {
+                let message: Message
+                do { message = try Message.decode(frame: frame) } catch { throw SessionError.malformed(error) }
+                switch message {
+                case .hello(let versions, _, let address):
+                    guard versions.overlaps(WireLimits.protocolVersions) else { throw SessionError.noCommonVersion }
+                    if swim.members[peer] == nil {
+                        perform(swim.learn([MemberUpdate(member: peer, address: address, incarnation: 0, state: .alive)], now: now()))
+                    }
+                case .members(let updates):
+                    perform(swim.learn(updates.filter { $0.member != identity.publicKey }, now: now()))
+                case .versionVector(let heads, let quarantined):
+                    control.yield(.theirVersionVector(heads: heads, quarantined: Set(quarantined)))
+                case .entries(let batch), .push(let batch):
+                    await ingest(batch, from: peer, viaSync: true)
+                case .forkProofs(let proofs):
+                    for p in proofs {
+                        guard let proof = try? ForkProof(first: p.first, second: p.second) else { metrics.reject("bad_fork_proof"); continue }
+                        if (try? await store.ingest(proof: proof, now: now())) == true { await afterStore([], forks: true, from: peer, pushOn: false) }
+                    }
+                case .syncDone:
+                    theirDone = true
+                    control.yield(.finish)
+                default:
+                    break
+                }
+            }
+            if opener.peerFinished { break reading }
+        }
+        guard theirDone else { throw SessionError.closed }
+        try await sender.value
+    }
+
+    /// The sending half: greeting, then what the peer lacks, then `syncDone`, then (once the
+    /// peer is done too) the final frame.
+    nonisolated func sendHalf(keys: SessionKeys, greeting: [Message], commands: AsyncStream<SenderCommand>,
+                              outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        let sealer = FrameSealer(sendKey: keys.sendKey)
+        for m in greeting { try await outbound.write(ByteBuffer(bytes: sealer.seal(m.frame))) }
+        for await command in commands {
+            switch command {
+            case .theirVersionVector(let heads, let quarantined):
+                let mine = await store.versionVector()
+                var batch: [[UInt8]] = []
+                var size = 0
+                func flush() async throws {
+                    guard !batch.isEmpty else { return }
+                    try await outbound.write(ByteBuffer(bytes: sealer.seal(Message.entries(batch).frame)))
+                    batch = []; size = 0
+                }
+                for (author, after) in SyncPlan.toSend(mine: mine, theirs: heads, theirQuarantined: quarantined) {
+                    var cursor = after
+                    while true {
+                        let entries = try await store.entries(author: author, afterSeq: cursor, limit: 512)
+                        if entries.isEmpty { break }
+                        for e in entries {
+                            let encoded = e.encoded
+                            if size + encoded.count + 8 > GossipNodeDefaults.syncFrameBytes || batch.count >= WireLimits.maxEntriesPerMessage {
+                                try await flush()
+                            }
+                            batch.append(encoded); size += encoded.count + 8
+                        }
+                        cursor = entries.last!.seq
+                    }
+                }
+                try await flush()
+                let proofs = try await store.forkProofs().filter { SyncPlan.proofsToSend(mine: mine.quarantined, theirQuarantined: quarantined).contains($0.author) }
+                if !proofs.isEmpty {
+                    let wire = proofs.prefix(WireLimits.maxForkProofs).map { ForkProofHeaders(first: $0.first.signedHeader, second: $0.second.signedHeader) }
+                    try await outbound.write(ByteBuffer(bytes: sealer.seal(Message.forkProofs(Array(wire)).frame)))
+                }
+                try await outbound.write(ByteBuffer(bytes: sealer.seal(Message.syncDone.frame)))
+            case .finish:
+                try await outbound.write(ByteBuffer(bytes: sealer.seal([], final: true)))
+                return
+            }
+        }
+    }
+}
