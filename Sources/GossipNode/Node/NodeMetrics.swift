@@ -12,6 +12,11 @@ public struct NodeMetrics: Sendable {
     public var entriesRejected: [String: Int] = [:]
     public var entriesReceived = 0
     public var entriesPushed = 0
+    /// Bytes of TCP sessions (after the handshake), in and out.
+    public var tcpBytesIn = 0
+    public var tcpBytesOut = 0
+    /// Sessions that exchanged version vectors (dialled or accepted).
+    public var syncSessions = 0
     public var syncsStarted = 0
     public var syncsCompleted = 0
     public var syncsFailed = 0

@@ -162,10 +162,12 @@ extension Node {
             SyncPlan.message(await store.versionVector()),
         ]
         let sender = Task { try await self.sendHalf(keys: keys, greeting: greeting, commands: commands, outbound: outbound) }
+        metrics.syncSessions += 1
         defer { sender.cancel(); control.finish() }
         let opener = FrameOpener(receiveKey: keys.receiveKey)
         var theirDone = false
         reading: while let chunk = try await reader.next() {
+            metrics.tcpBytesIn += chunk.count
             let frames: [[UInt8]]
             do { frames = try opener.receive(chunk) } catch { throw SessionError.frame(error) }
             for frame in frames where !frame.isEmpty {
@@ -198,15 +200,21 @@ extension Node {
             if opener.peerFinished { break reading }
         }
         guard theirDone else { throw SessionError.closed }
-        try await sender.value
+        metrics.tcpBytesOut += try await sender.value
     }
 
     /// The sending half: greeting, then what the peer lacks, then `syncDone`, then (once the
-    /// peer is done too) the final frame.
+    /// peer is done too) the final frame. Returns the bytes it wrote.
     nonisolated func sendHalf(keys: SessionKeys, greeting: [Message], commands: AsyncStream<SenderCommand>,
-                              outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+                              outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Int {
         let sealer = FrameSealer(sendKey: keys.sendKey)
-        for m in greeting { try await outbound.write(ByteBuffer(bytes: sealer.seal(m.frame))) }
+        var written = 0
+        func write(_ m: Message) async throws {
+            let bytes = sealer.seal(m.frame)
+            written += bytes.count
+            try await outbound.write(ByteBuffer(bytes: bytes))
+        }
+        for m in greeting { try await write(m) }
         for await command in commands {
             switch command {
             case .theirVersionVector(let heads, let quarantined):
@@ -215,7 +223,7 @@ extension Node {
                 var size = 0
                 func flush() async throws {
                     guard !batch.isEmpty else { return }
-                    try await outbound.write(ByteBuffer(bytes: sealer.seal(Message.entries(batch).frame)))
+                    try await write(.entries(batch))
                     batch = []; size = 0
                 }
                 for (author, after) in SyncPlan.toSend(mine: mine, theirs: heads, theirQuarantined: quarantined) {
@@ -237,13 +245,15 @@ extension Node {
                 let proofs = try await store.forkProofs().filter { SyncPlan.proofsToSend(mine: mine.quarantined, theirQuarantined: quarantined).contains($0.author) }
                 if !proofs.isEmpty {
                     let wire = proofs.prefix(WireLimits.maxForkProofs).map { ForkProofHeaders(first: $0.first.signedHeader, second: $0.second.signedHeader) }
-                    try await outbound.write(ByteBuffer(bytes: sealer.seal(Message.forkProofs(Array(wire)).frame)))
+                    try await write(.forkProofs(Array(wire)))
                 }
-                try await outbound.write(ByteBuffer(bytes: sealer.seal(Message.syncDone.frame)))
+                try await write(.syncDone)
             case .finish:
-                try await outbound.write(ByteBuffer(bytes: sealer.seal([], final: true)))
-                return
+                let last = sealer.seal([], final: true)
+                try await outbound.write(ByteBuffer(bytes: last))
+                return written + last.count
             }
         }
+        return written
     }
 }
