@@ -10,6 +10,16 @@ public enum NodeWriteError: Error, Sendable, CustomStringConvertible {
     public var description: String { if case .store(let e) = self { e.description } else { "" } }
 }
 
+/// Why the node could not start listening.
+public enum NodeStartError: Error, CustomStringConvertible {
+    case tcpBind(address: String, underlying: String)
+    public var description: String {
+        switch self {
+        case .tcpBind(let a, let u): "cannot listen on TCP \(a): \(u)"
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch, from the system clock.
 public func wallClockMillis() -> UInt64 {
     var ts = timespec()
@@ -76,7 +86,9 @@ public actor Node {
                 }
             }
         let port = udp.channel.localAddress?.port ?? configuration.bind.port
-        let server = try await ServerBootstrap(group: group)
+        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
             .bind(host: host, port: port) { channel in
@@ -86,6 +98,11 @@ public actor Node {
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        } catch {
+            // The UDP socket is open: close it properly before giving up.
+            try? await udp.executeThenClose { _, _ in }
+            throw NodeStartError.tcpBind(address: HostPort(host: host, port: port).description, underlying: "\(error)")
+        }
         boundPort = port
         if configuration.bind.port == 0 { swim.setAddress(HostPort(host: configuration.advertised.host, port: port).description) }
         await startUp()
@@ -151,6 +168,8 @@ public actor Node {
     /// Tells a few members this node is leaving, and stops its sessions.
     public func leave() async {
         perform(swim.leave(now: now()))
+        for (_, c) in subscribers { c.finish() }
+        subscribers.removeAll()
         for t in sessions.values { t.cancel() }
         for t in seedDials { t.cancel() }
         // Give the goodbye datagrams a moment to be written.
@@ -328,17 +347,19 @@ public actor Node {
         return e
     }
 
-    /// Every entry newly stored on this node from now on (written here or received).
-    public func subscribe() -> AsyncStream<Entry> {
+    /// Every entry newly stored on this node from now on (written here or received), and the
+    /// subscription's id for ``unsubscribe(_:)``.
+    public func subscribe() -> (AsyncStream<Entry>, UInt64) {
         let (stream, continuation) = AsyncStream<Entry>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         let id = nextSubscriber
         nextSubscriber += 1
         subscribers[id] = continuation
         continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
-        return stream
+        return (stream, id)
     }
 
-    func unsubscribe(_ id: UInt64) { subscribers[id] = nil }
+    /// Ends a subscription's stream.
+    public func unsubscribe(_ id: UInt64) { subscribers.removeValue(forKey: id)?.finish() }
 
     // MARK: - Status
 

@@ -1,0 +1,106 @@
+import CRDTLog
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import Wire
+
+/// Runs a node from resolved settings: gossip and the HTTP API as services of one
+/// ServiceGroup, stopped gracefully on SIGTERM/SIGINT (the API stops first, in-flight writes
+/// finish, then the node says goodbye and the database is closed).
+public enum NodeRunner {
+    public static func run(data: DataDirectory, settings: Settings) async throws {
+        var logger = Logger(label: "gossip-node")
+        logger.logLevel = Logger.Level(rawValue: settings.value("log-level") ?? "info") ?? .info
+        let identity = try data.loadIdentity()
+        let networkKey = try data.loadNetworkKey(file: settings.value("network-key-file"))
+        let lockFD = try data.lock()
+        defer { close(lockFD) }
+
+        var config = NodeConfiguration()
+        config.bind = try settings.hostPort("bind", defaultPort: GossipNodeDefaults.gossipPort)
+        if let a = settings.value("advertise") {
+            guard let hp = HostPort(a, defaultPort: config.bind.port) else { throw UserError("--advertise \(a): expected HOST:PORT") }
+            config.advertise = hp
+        } else if config.bind.host == "0.0.0.0" {
+            config.advertise = HostPort(host: reachableLocalAddress(), port: config.bind.port)
+        }
+        config.seeds = try settings.all("seed").map { s in
+            guard let hp = HostPort(s, defaultPort: GossipNodeDefaults.gossipPort) else { throw UserError("--seed \(s): expected HOST:PORT") }
+            return hp
+        }
+        config.quotaPerHour = try settings.integer("quota-per-hour", range: 1...100_000_000)
+        config.restoreGraceMillis = try settings.duration("restore-grace")
+        config.hostName = settings.value("host-name") ?? machineHostName()
+        switch settings.value("profile") ?? "lan" {
+        case "lan": break
+        case "fast": config.swim = .fast; config.replication = .fast
+        case let p: throw UserError("--profile \(p): expected lan or fast")
+        }
+
+        var api = APIConfiguration()
+        api.bind = try settings.hostPort("api", defaultPort: GossipNodeDefaults.apiPort)
+        api.bodyLimitBytes = try settings.integer("body-limit", range: 1024...(64 << 20))
+        if let tokenFile = settings.value("api-token-file") {
+            let token: String
+            do { token = try IdentityFile.readSecret(at: tokenFile).trimmingCharacters(in: .whitespacesAndNewlines) } catch { throw UserError(error.description) }
+            guard token.count >= 16 else { throw UserError("\(tokenFile): the token must be at least 16 characters") }
+            api.token = token
+        } else if !api.bind.isLoopback {
+            throw UserError("--api \(api.bind) is not loopback: set api-token-file to a file holding a bearer token (e.g. `openssl rand -hex 32 > token; chmod 600 token`)")
+        }
+
+        let storeConfig = StoreConfiguration(trusted: try settings.authors("trust"), blocked: try settings.authors("block"))
+        let store: LogStore
+        do { store = try LogStore(path: data.databasePath, identity: identity, configuration: storeConfig) } catch {
+            throw UserError("cannot open \(data.databasePath): \(error)")
+        }
+        let node = Node(identity: identity, networkKey: networkKey, store: store, configuration: config)
+        let router = APIRoutes.router(node: node, configuration: api)
+        var apiLogger = logger
+        apiLogger.logLevel = max(logger.logLevel, .notice)
+        let startLine = "gossip-node \(GossipNodeVersion.current) author \(identity.publicKey.hex) gossip \(config.bind) (advertised \(config.advertised)) api http://\(api.bind) data \(data.path)"
+        let startLogger = logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(api.bind.host, port: api.bind.port), serverName: "gossip-node"),
+            onServerRunning: { _ in
+                startLogger.info("\(startLine)")
+            },
+            logger: apiLogger)
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: NodeService(node: node, logger: logger)), .init(service: app)],
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.info("stopped; database closed")
+    }
+}
+
+/// The gossip node as a service: runs until graceful shutdown, then leaves and closes the store.
+struct NodeService: Service {
+    let node: Node
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await node.run() }
+                group.addTask {
+                    // On SIGTERM/SIGINT: say goodbye while the sockets are still open, then stop.
+                    try? await gracefulShutdown()
+                    await node.leave()
+                    throw CancellationError()
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch is CancellationError {
+        } catch {
+            logger.error("gossip stopped: \(error)")
+            await node.store.close()
+            throw UserError("cannot run gossip on \(node.configuration.bind): \(error)")
+        }
+        await node.store.close()
+    }
+}

@@ -1,0 +1,143 @@
+import CRDTLog
+import Foundation
+import Wire
+
+/// A user mistake or an environment problem, with what to do about it. The command line prints
+/// `error: <message>` and exits non-zero, never a backtrace.
+public struct UserError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// Every option of gossip-node, resolved from (highest first) command-line flags, environment
+/// variables `GOSSIP_NODE_<OPTION>`, the `config` file of the data directory, and defaults.
+public struct Settings: Sendable {
+    /// An option: its name, default, whether it takes several values, and what it means.
+    public struct Option: Sendable {
+        public let name: String
+        public let defaultValue: String?
+        public let multiple: Bool
+        public let help: String
+    }
+
+    public static let options: [Option] = [
+        Option(name: "bind", defaultValue: "0.0.0.0:\(GossipNodeDefaults.gossipPort)", multiple: false, help: "where gossip listens, UDP and TCP (HOST:PORT)"),
+        Option(name: "advertise", defaultValue: nil, multiple: false, help: "the address peers use to reach this node (default: the bind address, or this machine's tailnet/LAN address when bound to 0.0.0.0)"),
+        Option(name: "api", defaultValue: "127.0.0.1:\(GossipNodeDefaults.apiPort)", multiple: false, help: "where the local HTTP API listens (HOST:PORT); beyond loopback it requires api-token-file"),
+        Option(name: "api-token-file", defaultValue: nil, multiple: false, help: "a file holding the bearer token the API requires when bound beyond loopback"),
+        Option(name: "seed", defaultValue: nil, multiple: true, help: "a peer to join through (HOST:PORT); peers learned later are remembered"),
+        Option(name: "trust", defaultValue: nil, multiple: true, help: "an author id whose entries read as trusted (besides this node's own); empty: everyone is trusted"),
+        Option(name: "block", defaultValue: nil, multiple: true, help: "an author id never stored, answered or relayed"),
+        Option(name: "host-name", defaultValue: nil, multiple: false, help: "the host name written into entries (default: this machine's)"),
+        Option(name: "network-key-file", defaultValue: nil, multiple: false, help: "the network key file (default: network.key in the data directory)"),
+        Option(name: "quota-per-hour", defaultValue: String(AuthorQuota.defaultPerHour), multiple: false, help: "entries accepted from the network per author per hour; more are deferred, not dropped"),
+        Option(name: "body-limit", defaultValue: String(1 << 20), multiple: false, help: "largest HTTP request body, in bytes"),
+        Option(name: "restore-grace", defaultValue: "10s", multiple: false, help: "after a start, how long writes wait for a first sync with a peer (fork-safe restore); 0 disables"),
+        Option(name: "profile", defaultValue: "lan", multiple: false, help: "protocol timing: lan (probe every 1 s, like Serf) or fast (5x faster, for local clusters)"),
+        Option(name: "log-level", defaultValue: "info", multiple: false, help: "trace, debug, info, notice, warning, error or critical"),
+    ]
+
+    public private(set) var values: [String: [String]] = [:]
+
+    /// Resolves `flags` over the environment over the config file in `dataDirectory` over defaults.
+    public init(flags: [String: [String]], dataDirectory: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        var file: [String: [String]] = [:]
+        if let dir = dataDirectory, FileManager.default.fileExists(atPath: dir + "/config") {
+            file = try Self.parseConfig(path: dir + "/config")
+        }
+        for o in Self.options {
+            let envName = "GOSSIP_NODE_" + o.name.uppercased().replacingOccurrences(of: "-", with: "_")
+            if let f = flags[o.name], !f.isEmpty {
+                values[o.name] = f
+            } else if let e = environment[envName], !e.isEmpty {
+                values[o.name] = o.multiple ? e.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } : [e]
+            } else if let v = file[o.name] {
+                values[o.name] = v
+            } else if let d = o.defaultValue {
+                values[o.name] = [d]
+            }
+        }
+    }
+
+    public func value(_ name: String) -> String? { values[name]?.last }
+    public func all(_ name: String) -> [String] { values[name] ?? [] }
+
+    /// Reads `key = value` lines; `#` starts a comment; a key may repeat; values of the
+    /// multi-valued options may also be comma-separated.
+    static func parseConfig(path: String) throws -> [String: [String]] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UserError("cannot read \(path)") }
+        var out: [String: [String]] = [:]
+        let known = Dictionary(uniqueKeysWithValues: options.map { ($0.name, $0) })
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+            if line.isEmpty { continue }
+            guard let eq = line.firstIndex(of: "=") else { throw UserError("\(path):\(n + 1): expected `option = value`, got `\(line)`") }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            guard let o = known[key] else {
+                throw UserError("\(path):\(n + 1): unknown option `\(key)`; known: \(options.map(\.name).joined(separator: ", "))")
+            }
+            let parts = o.multiple ? value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } : [value]
+            out[key, default: []] += parts.filter { !$0.isEmpty }
+        }
+        return out
+    }
+
+    /// The commented config file `init` writes: every option with its default.
+    public static func defaultConfigText() -> String {
+        var s = """
+            # gossip-node configuration. Each option can also be set with a command-line flag
+            # (--name value) or an environment variable GOSSIP_NODE_<NAME> (dashes as underscores);
+            # flags win over the environment, the environment over this file.
+            # Options that take several values repeat the line or separate values with commas.
+
+
+            """
+        for o in options {
+            s += "# \(o.name): \(o.help)\n"
+            s += o.defaultValue.map { "# \(o.name) = \($0)\n\n" } ?? "# \(o.name) =\n\n"
+        }
+        return s
+    }
+
+    // MARK: Typed views
+
+    public func hostPort(_ name: String, defaultPort: Int) throws -> HostPort {
+        let v = value(name) ?? ""
+        guard let hp = HostPort(v, defaultPort: defaultPort) else { throw UserError("--\(name) \(v): expected HOST:PORT, e.g. 127.0.0.1:\(defaultPort)") }
+        return hp
+    }
+
+    public func authors(_ name: String) throws -> Set<AuthorID> {
+        Set(try all(name).map { s in
+            guard let a = Bytes32(hex: s) else { throw UserError("--\(name) \(s): expected an author id of 64 hex characters (see `gossip-node status`)") }
+            return a
+        })
+    }
+
+    public func duration(_ name: String) throws -> UInt64 {
+        let v = value(name) ?? "0"
+        guard let ms = Duration.parseMillis(v) else { throw UserError("--\(name) \(v): expected a duration like 90s, 15m, 2h, 1d") }
+        return ms
+    }
+
+    public func integer(_ name: String, range: ClosedRange<Int>) throws -> Int {
+        let v = value(name) ?? ""
+        guard let n = Int(v), range.contains(n) else { throw UserError("--\(name) \(v): expected a whole number from \(range.lowerBound) to \(range.upperBound)") }
+        return n
+    }
+}
+
+/// Durations on the command line: `500ms`, `90s`, `15m`, `2h`, `1d`, or a bare number of seconds.
+public enum Duration {
+    public static func parseMillis(_ s: String) -> UInt64? {
+        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, UInt64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (suffix, scale) in units where t.hasSuffix(suffix) {
+            guard let n = UInt64(t.dropLast(suffix.count)) else { continue }
+            return n.multipliedReportingOverflow(by: scale).overflow ? nil : n * scale
+        }
+        return UInt64(t).map { $0 * 1000 }
+    }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import CRDTLog
+import Foundation
+import GossipNode
+import Wire
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a stopped node's database offline: every signature, hash chain and derived view.",
+        discussion: "Exit status 0 when clean, 1 with a report when not. Example: gossip-node verify --data ~/.gossip-node")
+    @OptionGroup var data: DataOption
+
+    func run() async throws {
+        let dir = try data.directory()!
+        guard FileManager.default.fileExists(atPath: dir.databasePath) else { throw UserError("no database at \(dir.databasePath); is --data right?") }
+        let store: LogStore
+        do { store = try LogStore(path: dir.databasePath, identity: nil) } catch { throw UserError("cannot open \(dir.databasePath): \(error)") }
+        let start = Date()
+        let report: IntegrityReport
+        do {
+            report = try await store.verify(progress: { n in
+                if stderrIsTerminal { FileHandle.standardError.write(Data("\rchecked \(n) entries".utf8)) }
+            })
+        } catch { throw UserError("verify could not read the database: \(error)") }
+        if stderrIsTerminal { FileHandle.standardError.write(Data("\r".utf8)) }
+        await store.close()
+        print("checked \(report.entriesChecked) entries of \(report.authorsChecked) authors, \(report.forkProofsChecked) fork proofs, and every view, in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        if report.isClean { print("clean"); return }
+        print("\(report.problems.count) problem(s):")
+        for p in report.problems.prefix(200) { print("  \(p)") }
+        throw ExitCode(1)
+    }
+}
+
+/// The bundle format of export/import: `gossip-node bundle 1\n`, then per entry a u32
+/// length and the encoded entry, then per fork proof `0xffffffff`, two u32-prefixed headers.
+enum Bundle {
+    static let magic = Array("gossip-node bundle 1\n".utf8)
+    static let proofMarker: UInt32 = 0xffff_ffff
+}
+
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a bundle of signed entries to standard output (works whether the node runs or not).",
+        discussion: "Example: gossip-node export --data ~/.gossip-node > laptop.bundle   (then `import` it elsewhere)")
+    @OptionGroup var data: DataOption
+    @Option(help: "Only this author's entries (repeatable; default: all).") var author: [String] = []
+
+    func run() async throws {
+        let dir = try data.directory()!
+        if isatty(1) == 1 { throw UserError("the bundle is binary: redirect it to a file, e.g. gossip-node export --data \(dir.path) > node.bundle") }
+        let wanted = try Set(author.map { s -> AuthorID in
+            guard let a = Bytes32(hex: s) else { throw ValidationError("--author \(s): expected 64 hex characters") }
+            return a
+        })
+        let store: LogStore
+        do { store = try LogStore(path: dir.databasePath, identity: nil) } catch { throw UserError("cannot open \(dir.databasePath): \(error)") }
+        let out = FileHandle.standardOutput
+        out.write(Data(Bundle.magic))
+        var count = 0
+        let authors = await store.versionVector().heads.keys.sorted().filter { wanted.isEmpty || wanted.contains($0) }
+        for a in authors {
+            var after: UInt64 = 0
+            while true {
+                let es = try await store.entries(author: a, afterSeq: after, limit: 1000)
+                if es.isEmpty { break }
+                var w = ByteWriter(capacity: es.count * 600)
+                for e in es { let b = e.encoded; w.u32(UInt32(b.count)); w.raw(b) }
+                out.write(Data(w.bytes))
+                count += es.count
+                after = es.last!.seq
+            }
+        }
+        var proofs = 0
+        for p in try await store.forkProofs() where wanted.isEmpty || wanted.contains(p.author) {
+            var w = ByteWriter()
+            w.u32(Bundle.proofMarker)
+            w.u32(UInt32(p.first.signedHeader.count)); w.raw(p.first.signedHeader)
+            w.u32(UInt32(p.second.signedHeader.count)); w.raw(p.second.signedHeader)
+            out.write(Data(w.bytes))
+            proofs += 1
+        }
+        await store.close()
+        printError("exported \(count) entries of \(authors.count) author(s) and \(proofs) fork proof(s)")
+    }
+}
+
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verify and store the entries of a bundle (made by export) into a stopped node's database.",
+        discussion: "Prints how many were stored and rejected; exit status 1 if any was rejected.\nExample: gossip-node import --data ~/.gossip-node laptop.bundle")
+    @OptionGroup var data: DataOption
+    @Argument(help: "The bundle file.") var file: String
+
+    func run() async throws {
+        let dir = try data.directory()!
+        guard FileManager.default.fileExists(atPath: dir.databasePath) else { throw UserError("no database at \(dir.databasePath); run `gossip-node init --data \(dir.path)` first") }
+        if dir.isRunning { throw UserError("the node on \(dir.path) is running; stop it first, import, then start it again") }
+        guard let bytes = FileManager.default.contents(atPath: file).map(Array.init) else { throw UserError("cannot read \(file)") }
+        guard bytes.count >= Bundle.magic.count, Array(bytes[0..<Bundle.magic.count]) == Bundle.magic else {
+            throw UserError("\(file) is not a gossip-node bundle (made by `gossip-node export`)")
+        }
+        let settings = try Settings(flags: [:], dataDirectory: dir.path)
+        let storeConfig = StoreConfiguration(trusted: try settings.authors("trust"), blocked: try settings.authors("block"))
+        let store: LogStore
+        do { store = try LogStore(path: dir.databasePath, identity: nil, configuration: storeConfig) } catch { throw UserError("cannot open \(dir.databasePath): \(error)") }
+        var r = ByteReader(bytes, range: Bundle.magic.count..<bytes.count)
+        var batch: [[UInt8]] = []
+        var stored = 0, duplicates = 0, rejected = 0, held = 0, proofsStored = 0
+        var reasons: [String: Int] = [:]
+        let now = wallClockMillis()
+        func flush() async throws {
+            guard !batch.isEmpty else { return }
+            let report: IngestReport
+            do { report = try await store.ingest(encoded: batch, now: now) } catch { throw UserError("storing failed: \(error)") }
+            stored += report.stored.count; duplicates += report.duplicates; held += report.held
+            rejected += report.rejected.count
+            for x in report.rejected { reasons[x.label, default: 0] += 1 }
+            batch = []
+            if stderrIsTerminal { FileHandle.standardError.write(Data("\rstored \(stored)".utf8)) }
+        }
+        do {
+            while !r.isAtEnd {
+                let n = try r.u32()
+                if n == Bundle.proofMarker {
+                    let a = try r.raw(Int(try r.u32())), b = try r.raw(Int(try r.u32()))
+                    if let p = try? ForkProof(first: a, second: b), (try? await store.ingest(proof: p, now: now)) == true { proofsStored += 1 } else { rejected += 1; reasons["bad_fork_proof", default: 0] += 1 }
+                    continue
+                }
+                guard Int(n) <= Entry.maxEncodedBytes else { throw UserError("\(file) is corrupt: an entry of \(n) bytes") }
+                batch.append(try r.raw(Int(n)))
+                if batch.count >= 1000 { try await flush() }
+            }
+            try await flush()
+        } catch let e as WireDecodingError {
+            try await flush()
+            rejected += 1
+            reasons["truncated_bundle", default: 0] += 1
+            printError("\(file) ends early: \(e)")
+        }
+        // Entries still held lack a predecessor that was not in the bundle.
+        rejected += held
+        if held > 0 { reasons["missing_predecessor", default: 0] += held }
+        await store.close()
+        if stderrIsTerminal { FileHandle.standardError.write(Data("\r".utf8)) }
+        print("stored \(stored), already had \(duplicates), rejected \(rejected), fork proofs \(proofsStored)")
+        if rejected > 0 {
+            print("rejected by reason: " + reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            throw ExitCode(1)
+        }
+    }
+}

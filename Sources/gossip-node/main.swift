@@ -1,2 +1,0 @@
-import GossipNode
-print("gossip-node \(GossipNodeVersion.current)")
