@@ -37,7 +37,7 @@ struct IngestBenchmark {
             for r in 1...w.count { acc += 1 / Double(r); c.append(acc) }
             cdf = c.map { $0 / acc }
         }
-        func draw(_ rng: inout SplitMix) -> String {
+        func draw(_ rng: inout SplitMix64) -> String {
             let u = Double(rng.next() >> 11) / Double(1 << 53)
             var lo = 0, hi = cdf.count - 1
             while lo < hi { let mid = (lo + hi) / 2; if cdf[mid] < u { lo = mid + 1 } else { hi = mid } }
@@ -53,7 +53,7 @@ struct IngestBenchmark {
         print("entries: \(entryCount) from \(authors) authors, batches of \(batchSize)")
 
         // Pre-sign the corpus (not timed).
-        var rng = SplitMix(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let keyPairs = (0..<authors).map { i in try! SigningKeyPair(seed: (0..<32).map { UInt8(($0 + i * 7) & 0xff) }) }
         let perAuthor = entryCount / authors
         let start = UInt64(Date().timeIntervalSince1970 * 1000) - UInt64(entryCount) - 1000

@@ -1,16 +1,9 @@
 @testable import Wire
 
-/// SplitMix64: every random test is repeatable from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Every random test is repeatable from its seed.
+typealias SeededRandom = SplitMix64
+
+extension SplitMix64 {
     mutating func bytes(_ n: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: n)
         var i = 0
