@@ -176,4 +176,42 @@ struct SocketRestoreTests {
         print("sync of 1,000 entries (\(payloadBytes) bytes encoded): \(sent) bytes sent by the holder in \(m.syncSessions) session(s), \(String(format: "%.3f", Double(sent) / Double(payloadBytes))) x the entries' size")
         #expect(sent > payloadBytes)
     }
+
+    /// Stopping a node while connections are still arriving closes them in order: NIO traps when
+    /// an accepted connection that was never served is freed, which would kill the process.
+    @Test func stoppingWithConnectionsInFlightIsOrderly() async throws {
+        for round in 0..<5 {
+            let dir = try Self.tempDir()
+            let node = try Self.node(dir: dir, identity: .generate(), bind: "127.0.0.11", seeds: [], grace: 0)
+            let task = Task { try await node.run() }
+            #expect(await eventually(5) { await node.isBound })
+            let port = try #require(await node.boundPort)
+            var sockets: [Int32] = []
+            for _ in 0..<100 {
+                let fd = rawConnect(host: "127.0.0.11", port: port)
+                if fd >= 0 { sockets.append(fd) }
+            }
+            #expect(sockets.count == 100, "round \(round): connections refused")
+            task.cancel()
+            _ = await task.result  // returns instead of trapping
+            for fd in sockets { close(fd) }
+        }
+    }
+}
+
+/// A blocking TCP connect to an IPv4 address; the descriptor or -1.
+func rawConnect(host: String, port: Int) -> Int32 {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+    let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    guard fd >= 0 else { return -1 }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    inet_pton(AF_INET, host, &addr.sin_addr)
+    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    if rc != 0 { close(fd); return -1 }
+    return fd
 }

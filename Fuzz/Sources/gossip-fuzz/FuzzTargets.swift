@@ -8,6 +8,7 @@ enum FuzzTarget: String, CaseIterable {
 
     static let networkKey: [UInt8] = (0..<32).map { UInt8($0) ^ 0x5a }
     static let packetKey = Packet.packetKey(networkKey: networkKey)
+    static let frameKey = [UInt8](repeating: 2, count: 32)
     static let identity = try! SigningKeyPair(seed: [UInt8](repeating: 3, count: 32))
     // Fixed ephemeral keys: the fuzzer explores the parser, not key generation.
     static let ephemeralR = X25519KeyPair(secretKey: [UInt8](repeating: 0x22, count: 32))
@@ -24,14 +25,40 @@ enum FuzzTarget: String, CaseIterable {
                 precondition((try? Message.decode(frame: m.frame)) == m, "re-encoding changed the message")
             }
         case .frame:
-            // A session whose keys the fuzzer cannot know: every input must fail cleanly.
-            let keys = SessionKeys(peer: .zero, sendKey: [UInt8](repeating: 1, count: 32), receiveKey: [UInt8](repeating: 2, count: 32))
-            let cipher = SessionCipher(keys: keys)
-            var i = 0
-            while i < bytes.count {
-                let n = min(bytes.count - i, Int(bytes[i]) + 1)
-                if (try? cipher.receive(Array(bytes[i..<i + n]))) == nil { break }
-                i += n
+            guard let mode = bytes.first else { return }
+            let body = Array(bytes.dropFirst())
+            if mode & 1 == 0 {
+                // Raw bytes under a key the fuzzer cannot know, fed in fuzzer-sized chunks: every
+                // input must fail cleanly or wait for more, never yield a frame.
+                let opener = FrameOpener(receiveKey: Self.frameKey)
+                let chunk = max(Int(mode >> 1) + 1, body.count / 32)  // at most ~32 reads per input
+                var i = 0
+                while i < body.count {
+                    let n = min(body.count - i, chunk)
+                    guard let frames = try? opener.receive(Array(body[i..<i + n])) else { break }
+                    precondition(frames.isEmpty, "a frame authenticated under a key nobody used")
+                    i += n
+                }
+            } else {
+                // A genuine stream built from the input (split into frames at bytes equal to the
+                // mode byte), then one byte damaged where the first two bytes say: whatever the
+                // opener returns must be a prefix of what was sent, and all of it when undamaged.
+                let plaintexts = body.split(separator: mode, omittingEmptySubsequences: false).map(Array.init)
+                let sealer = FrameSealer(sendKey: Self.frameKey)
+                var stream: [UInt8] = []
+                for (n, p) in plaintexts.enumerated() { stream += sealer.seal(p, final: n == plaintexts.count - 1) }
+                let damage = body.count >= 2 && mode & 2 != 0
+                if damage {
+                    let at = (Int(body[0]) << 8 | Int(body[1])) % stream.count
+                    stream[at] ^= (mode | 1)
+                }
+                let opener = FrameOpener(receiveKey: Self.frameKey)
+                if let frames = try? opener.receive(stream) {
+                    precondition(frames.count <= plaintexts.count && Array(plaintexts.prefix(frames.count)) == frames, "opened frames differ from the sent ones")
+                    if !damage { precondition(frames == plaintexts && opener.peerFinished, "an intact stream did not open completely") }
+                } else {
+                    precondition(damage, "an intact stream was rejected")
+                }
             }
         case .entry:
             if let e = try? Entry(encoded: bytes) { _ = e.verifySignature() }

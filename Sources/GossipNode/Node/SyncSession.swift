@@ -114,7 +114,8 @@ extension Node {
     }
 
     /// Serves a session a peer opened.
-    func accept(_ connection: Connection) async {
+    func accept(_ accepted: AcceptedConnection) async {
+        guard let connection = accepted.take() else { return }
         let watchdog = Self.handshakeWatchdog(connection.channel)
         var peer: Bytes32?
         do {

@@ -16,8 +16,9 @@ public struct AuthorQuota: Sendable {
     public mutating func admit(_ author: Bytes32, count: Int, now: UInt64) -> Int {
         let rate = Double(perHour) / 3_600_000
         var b = buckets[author] ?? (Double(perHour), now)
-        b.tokens = min(Double(perHour), b.tokens + Double(now &- b.at) * rate)
-        b.at = now
+        // A clock that stepped back refills nothing (and does not wrap around).
+        b.tokens = min(Double(perHour), b.tokens + Double(now > b.at ? now - b.at : 0) * rate)
+        b.at = max(b.at, now)
         let n = min(count, Int(b.tokens))
         b.tokens -= Double(n)
         buckets[author] = b
