@@ -34,6 +34,7 @@ enum PrometheusText {
             ("{outcome=\"failed\"}", Double(m.syncsFailed)), ("{outcome=\"exchanged\"}", Double(m.syncSessions)),
         ])
         metric("ingest_seconds", "Time spent ingesting batches from peers.", "summary", [("_sum", m.ingestSeconds), ("_count", Double(m.ingestBatches))])
+        metric("udp_rebinds_total", "Times the gossip UDP socket was closed by a send error and bound again.", "counter", [("", Double(m.udpRebinds))])
         return out
     }
 }

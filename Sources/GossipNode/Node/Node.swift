@@ -1,5 +1,6 @@
 import CRDTLog
 import Dispatch
+import Logging
 import NIOCore
 import NIOPosix
 import Wire
@@ -48,16 +49,22 @@ public actor Node {
     var socketAddresses: [String: SocketAddress] = [:]
     var sessions: [Bytes32: Task<Void, Never>] = [:]
     var seedDials: [Task<Void, Never>] = []
+    /// When seeds that are not alive members are dialled again.
+    var seedRetryAt: UInt64 = 0
+    /// The specific address gossip is bound to, which TCP dials start from (nil for a wildcard).
+    var localDialAddress: SocketAddress?
     var subscribers: [UInt64: AsyncStream<Entry>.Continuation] = [:]
     var nextSubscriber: UInt64 = 0
     var fenceDeadline: UInt64?
     /// The gossip port actually bound (useful with port 0).
     public private(set) var boundPort: Int?
     public private(set) var isBound = false
+    let log: Logger
     nonisolated let now: @Sendable () -> UInt64
 
     public init(identity: SigningKeyPair, networkKey: [UInt8], store: LogStore, configuration: NodeConfiguration,
-                clock: @escaping @Sendable () -> UInt64 = wallClockMillis) {
+                clock: @escaping @Sendable () -> UInt64 = wallClockMillis, logger: Logger = Logger(label: "gossip-node")) {
+        self.log = logger
         self.identity = identity
         self.networkKey = networkKey
         packetKey = Packet.packetKey(networkKey: networkKey)
@@ -78,13 +85,7 @@ public actor Node {
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let host = configuration.bind.host
-        let udp = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: configuration.bind.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
-                }
-            }
+        let udp = try await Self.bindUDP(host: host, port: configuration.bind.port)
         let port = udp.channel.localAddress?.port ?? configuration.bind.port
         let server: NIOAsyncChannel<AcceptedConnection, Never>
         do {
@@ -104,18 +105,24 @@ public actor Node {
             throw NodeStartError.tcpBind(address: HostPort(host: host, port: port).description, underlying: "\(error)")
         }
         boundPort = port
+        if !["0.0.0.0", "::", "localhost"].contains(host) { localDialAddress = try? SocketAddress(ipAddress: host, port: 0) }
         if configuration.bind.port == 0 { swim.setAddress(HostPort(host: configuration.advertised.host, port: port).description) }
         await startUp()
         try await withThrowingDiscardingTaskGroup { tasks in
             tasks.addTask {
-                try await udp.executeThenClose { inbound, outbound in
-                    let (datagrams, continuation) = AsyncStream<AddressedEnvelope<ByteBuffer>>.makeStream(bufferingPolicy: .bufferingNewest(4096))
-                    await self.attachUDP(continuation)
-                    try await withThrowingDiscardingTaskGroup { halves in
-                        halves.addTask { for await d in datagrams { try? await outbound.write(d) } }
-                        halves.addTask {
-                            for try await envelope in inbound { await self.receive(envelope) }
-                            continuation.finish()
+                // NIO closes a datagram socket on most send errors (e.g. EPERM when a local
+                // firewall drops a datagram); the node then binds a fresh one on the same port.
+                var socket = udp
+                while true {
+                    try? await self.serveUDP(socket)
+                    try Task.checkCancellation()
+                    await self.udpClosed()
+                    while true {
+                        do {
+                            socket = try await Self.bindUDP(host: host, port: port)
+                            break
+                        } catch {
+                            try await Task.sleep(for: .milliseconds(100))
                         }
                     }
                 }
@@ -138,9 +145,40 @@ public actor Node {
         }
     }
 
+    typealias UDPChannel = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+
+    static func bindUDP(host: String, port: Int) async throws -> UDPChannel {
+        try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try UDPChannel(wrappingChannelSynchronously: channel) }
+            }
+    }
+
+    /// Receives and sends datagrams until the socket closes (or the node stops).
+    func serveUDP(_ udp: UDPChannel) async throws {
+        try await udp.executeThenClose { inbound, outbound in
+            let (datagrams, continuation) = AsyncStream<AddressedEnvelope<ByteBuffer>>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+            self.attachUDP(continuation)
+            try await withThrowingDiscardingTaskGroup { halves in
+                halves.addTask { for await d in datagrams { try? await outbound.write(d) } }
+                halves.addTask {
+                    defer { continuation.finish() }
+                    for try await envelope in inbound { await self.receive(envelope) }
+                }
+            }
+        }
+    }
+
     func attachUDP(_ out: AsyncStream<AddressedEnvelope<ByteBuffer>>.Continuation) {
         udpOut = out
         isBound = true
+    }
+
+    func udpClosed() {
+        udpOut = nil
+        metrics.udpRebinds += 1
+        log.warning("the gossip UDP socket closed after a send error; binding it again")
     }
 
     /// Loads remembered peers, contacts them and the seeds, and fences writes until a first sync.
@@ -159,7 +197,7 @@ public actor Node {
             fenceDeadline = t + configuration.restoreGraceMillis
             await store.setWriteFence("catching up with peers after start (at most \(configuration.restoreGraceMillis / 1000) s)")
         }
-        for seed in configuration.seeds { seedDials.append(Task { await self.dial(address: seed, expected: nil) }) }
+        retrySeeds(now: t)
         for p in remembered.prefix(3) where p.author != identity.publicKey {
             if let hp = HostPort(p.address) { seedDials.append(Task { await self.dial(address: hp, expected: p.author) }) }
         }
@@ -181,6 +219,19 @@ public actor Node {
         perform(swim.tick(now: t))
         perform(repl.tick(now: t))
         if let d = fenceDeadline, t >= d { await liftFence() }
+        if t >= seedRetryAt { retrySeeds(now: t) }
+    }
+
+    /// Dials again every seed that is not an alive member: a node that started while its seeds
+    /// were unreachable (or whose whole side of a partition forgot the other) finds them later.
+    func retrySeeds(now t: UInt64) {
+        seedRetryAt = t + configuration.swim.reconnectIntervalMillis
+        seedDials.removeAll { $0.isCancelled }
+        let alive = Set(swim.members.values.filter { $0.state == .alive }.map(\.address))
+        for seed in configuration.seeds where !alive.contains(seed.description) {
+            seedDials.append(Task { await self.dial(address: seed, expected: nil) })
+        }
+        if seedDials.count > 64 { seedDials.removeFirst(seedDials.count - 64) }
     }
 
     func liftFence() async {

@@ -23,6 +23,8 @@ public struct NodeMetrics: Sendable {
     /// Sum and count of ingest batch latencies, in seconds.
     public var ingestSeconds = 0.0
     public var ingestBatches = 0
+    /// Times the UDP socket was closed by a send error and bound again.
+    public var udpRebinds = 0
 
     public init() {}
 

@@ -79,8 +79,10 @@ extension Node {
         metrics.syncsStarted += 1
         var peer = expected
         do {
-            let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(3))
+            var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.seconds(3))
+            // Dial from the gossip address, so peers and firewalls see one address per node.
+            if let local = localDialAddress { bootstrap = bootstrap.bind(to: local) }
+            let connection = try await bootstrap
                 .connect(host: address.host, port: address.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .milliseconds(Int64(WireLimits.idleTimeoutMillis))))

@@ -56,7 +56,7 @@ public enum NodeRunner {
         do { store = try LogStore(path: data.databasePath, identity: identity, configuration: storeConfig) } catch {
             throw UserError("cannot open \(data.databasePath): \(error)")
         }
-        let node = Node(identity: identity, networkKey: networkKey, store: store, configuration: config)
+        let node = Node(identity: identity, networkKey: networkKey, store: store, configuration: config, logger: logger)
         let router = APIRoutes.router(node: node, configuration: api)
         var apiLogger = logger
         apiLogger.logLevel = max(logger.logLevel, .notice)
