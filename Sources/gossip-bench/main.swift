@@ -1,8 +1,11 @@
 import Foundation
+import Wire
 
 let usage = """
     usage: gossip-bench ingest [--entries N]
+           gossip-bench attack --target HOST:PORT --network-key-file F [--from ADDRESS]
       ingest   batch ingest vs the machine's verify+insert limit, local append rate, recall latency
+      attack   hostile input at a node's gossip port (for scripts/reliability); prints a JSON report
     """
 let args = CommandLine.arguments.dropFirst()
 switch args.first {
@@ -10,6 +13,28 @@ case "ingest":
     var b = IngestBenchmark()
     if let i = args.firstIndex(of: "--entries"), i + 1 < args.endIndex, let n = Int(args[i + 1]) { b.entryCount = n }
     try await b.run()
+case "attack":
+    func value(_ flag: String) -> String? {
+        guard let i = args.firstIndex(of: flag), i + 1 < args.endIndex else { return nil }
+        return args[i + 1]
+    }
+    guard let t = value("--target"), let hp = t.split(separator: ":").last.flatMap({ Int($0) }),
+          let keyFile = value("--network-key-file"),
+          let keyHex = try? String(contentsOfFile: keyFile, encoding: .utf8),
+          let key = Bytes32(hex: keyHex.trimmingCharacters(in: .whitespacesAndNewlines))?.bytes else {
+        FileHandle.standardError.write(Data((usage + "\n").utf8))
+        exit(2)
+    }
+    var attack = Attack()
+    attack.target = (String(t.split(separator: ":").dropLast().joined(separator: ":")), hp)
+    attack.from = value("--from")
+    attack.networkKey = key
+    do { try attack.run() } catch {
+        FileHandle.standardError.write(Data("attack: \(error)\n".utf8))
+        exit(1)
+    }
+    let report = attack.report.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")
+    print("{\(report)}")
 default:
     FileHandle.standardError.write(Data((usage + "\n").utf8))
     exit(2)

@@ -5,13 +5,20 @@ import Wire
 public enum SyncPlan {
     /// For each author this node holds more of than the peer: the seq to stream after.
     /// Authors the peer quarantined are skipped (it would refuse them).
+    ///
+    /// When both hold the same seq of an author under different heads, that author forked (one
+    /// identity wrote from two places): this node sends its own entry at that seq, so the peer
+    /// holds both branches and detects the fork. (A fork below the peer's head shows the same
+    /// way, through the broken link of the first entry streamed.)
     public static func toSend(mine: VersionVector, theirs: [VersionVectorHead], theirQuarantined: Set<Bytes32>) -> [(author: Bytes32, after: UInt64)] {
-        var theirSeq: [Bytes32: UInt64] = [:]
-        for h in theirs { theirSeq[h.author] = h.seq }
+        var their: [Bytes32: VersionVectorHead] = [:]
+        for h in theirs { their[h.author] = h }
         return mine.heads.compactMap { author, head -> (author: Bytes32, after: UInt64)? in
             guard !theirQuarantined.contains(author) else { return nil }
-            let t = theirSeq[author] ?? 0
-            return head.seq > t ? (author, t) : nil
+            guard let t = their[author] else { return (author, 0) }
+            if head.seq > t.seq { return (author, t.seq) }
+            if head.seq == t.seq, head.head != t.head, head.seq > 0 { return (author, head.seq - 1) }
+            return nil
         }.sorted { $0.author < $1.author }
     }
 

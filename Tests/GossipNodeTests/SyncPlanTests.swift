@@ -1,0 +1,40 @@
+import CRDTLog
+import Testing
+import Wire
+@testable import GossipNode
+
+/// What a sync sends, from the two version vectors.
+@Suite("SyncPlan")
+struct SyncPlanTests {
+    let a = Bytes32(w0: 1, w1: 0, w2: 0, w3: 0)
+    let b = Bytes32(w0: 2, w1: 0, w2: 0, w3: 0)
+    let h1 = Bytes32(w0: 11, w1: 0, w2: 0, w3: 0)
+    let h2 = Bytes32(w0: 12, w1: 0, w2: 0, w3: 0)
+
+    func vv(_ heads: [(Bytes32, UInt64, Bytes32)]) -> VersionVector {
+        VersionVector(heads: Dictionary(uniqueKeysWithValues: heads.map { ($0.0, AuthorHead(seq: $0.1, head: $0.2, hlc: HLCTimestamp(rawValue: 0))) }))
+    }
+
+    @Test func sendsWhatThePeerLacksFromItsSeq() {
+        let plan = SyncPlan.toSend(mine: vv([(a, 10, h1), (b, 3, h2)]), theirs: [VersionVectorHead(author: a, seq: 4, head: h2)], theirQuarantined: [])
+        #expect(plan.map(\.author) == [a, b])
+        #expect(plan.map(\.after) == [4, 0])
+    }
+
+    @Test func sendsNothingWhenEqual() {
+        let plan = SyncPlan.toSend(mine: vv([(a, 10, h1)]), theirs: [VersionVectorHead(author: a, seq: 10, head: h1)], theirQuarantined: [])
+        #expect(plan.isEmpty)
+    }
+
+    @Test func sameSeqUnderDifferentHeadsSendsOurEntryAtThatSeq() {
+        // One identity wrote seq 10 from two places: each side must show the other its branch.
+        let plan = SyncPlan.toSend(mine: vv([(a, 10, h1)]), theirs: [VersionVectorHead(author: a, seq: 10, head: h2)], theirQuarantined: [])
+        #expect(plan.count == 1)
+        #expect(plan.first?.after == 9)
+    }
+
+    @Test func skipsAuthorsThePeerQuarantined() {
+        let plan = SyncPlan.toSend(mine: vv([(a, 10, h1)]), theirs: [], theirQuarantined: [a])
+        #expect(plan.isEmpty)
+    }
+}
