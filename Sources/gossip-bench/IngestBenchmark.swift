@@ -45,16 +45,12 @@ struct IngestBenchmark {
         }
     }
 
-    func run() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gossip-bench-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { if ProcessInfo.processInfo.environment["GOSSIP_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: dir) } else { print("kept \(dir)") } }
-        print("machine: \(Machine.describe())")
-        print("entries: \(entryCount) from \(authors) authors, batches of \(batchSize)")
-
-        // Pre-sign the corpus (not timed).
-        var rng = SplitMix64(seed: 1)
-        let keyPairs = (0..<authors).map { i in try! SigningKeyPair(seed: (0..<32).map { UInt8(($0 + i * 7) & 0xff) }) }
+    /// `entries` signed memories (about 300-byte payloads of Zipf-drawn words) from `authors`
+    /// fixed identities (author `i`'s seed is derived from `seedBase + i`), chained per author,
+    /// stamped in the recent past.
+    static func makeCorpus(entries entryCount: Int, authors: Int, kind: String = EntryKind.memory, seedBase: Int = 0) throws -> [Entry] {
+        var rng = SplitMix64(seed: UInt64(1 + seedBase))
+        let keyPairs = (0..<authors).map { i in try! SigningKeyPair(seed: (0..<32).map { UInt8(($0 + (i + seedBase) * 7) & 0xff) }) }
         let perAuthor = entryCount / authors
         let start = UInt64(Date().timeIntervalSince1970 * 1000) - UInt64(entryCount) - 1000
         let vocabulary = Vocabulary()
@@ -64,13 +60,26 @@ struct IngestBenchmark {
             var prev = EntryID.zero
             for i in 0..<perAuthor {
                 let content = (0..<36).map { _ in vocabulary.draw(&rng) }.joined(separator: " ")
-                let payload = PayloadCoding.encode(MemoryPayload(category: "lesson", content: content, tags: ["t\(i % 10)"], host: "host\(a)"))
+                let payload = PayloadCoding.encode(MemoryPayload(category: "lesson", content: content, tags: ["t\(i % 10)"], host: "host\(a + seedBase)"))
                 let e = try Entry.sign(keyPair: kp, seq: UInt64(i + 1), prev: prev, hlc: HLCTimestamp(millis: start + UInt64(i)),
-                                       kind: ProcessInfo.processInfo.environment["GOSSIP_BENCH_KIND"] ?? EntryKind.memory, key: "m\(i)", payload: payload)
+                                       kind: kind, key: "m\(i)", payload: payload)
                 corpus.append(e)
                 prev = e.id
             }
         }
+        return corpus
+    }
+
+    func run() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gossip-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { if ProcessInfo.processInfo.environment["GOSSIP_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: dir) } else { print("kept \(dir)") } }
+        print("machine: \(Machine.describe())")
+        print("entries: \(entryCount) from \(authors) authors, batches of \(batchSize)")
+
+        // Pre-sign the corpus (not timed).
+        let corpus = try Self.makeCorpus(entries: entryCount, authors: authors,
+                                         kind: ProcessInfo.processInfo.environment["GOSSIP_BENCH_KIND"] ?? EntryKind.memory)
         let avgPayload = corpus.reduce(0) { $0 + $1.payload.count } / corpus.count
         print("average payload: \(avgPayload) bytes, average encoded entry: \(corpus.reduce(0) { $0 + $1.encoded.count } / corpus.count) bytes")
         // Delivered the way a sync streams them: per author in seq order, in batches.
@@ -127,6 +136,8 @@ struct IngestBenchmark {
 
         if ProcessInfo.processInfo.environment["GOSSIP_BENCH_ONLY_INGEST"] != nil { return }
         // Recall over the 100,000 memories just ingested.
+        let vocabulary = Vocabulary()
+        var rng = SplitMix64(seed: 99)
         var latencies: [Double] = []
         var emptyRecalls = 0
         for q in 0..<1000 {

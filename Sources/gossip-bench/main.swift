@@ -5,6 +5,7 @@ let usage = """
     usage: gossip-bench ingest [--entries N]
            gossip-bench attack --target HOST:PORT --network-key-file F [--from ADDRESS]
       ingest   batch ingest vs the machine's verify+insert limit, local append rate, recall latency
+      bundle   --entries N --authors A --out FILE [--seed S]: a bundle of generated signed memories
       attack   hostile input at a node's gossip port (for scripts/reliability); prints a JSON report
     """
 let args = CommandLine.arguments.dropFirst()
@@ -13,6 +14,16 @@ case "ingest":
     var b = IngestBenchmark()
     if let i = args.firstIndex(of: "--entries"), i + 1 < args.endIndex, let n = Int(args[i + 1]) { b.entryCount = n }
     try await b.run()
+case "bundle":
+    func opt(_ flag: String) -> String? {
+        guard let i = args.firstIndex(of: flag), i + 1 < args.endIndex else { return nil }
+        return args[i + 1]
+    }
+    guard let n = opt("--entries").flatMap({ Int($0) }), let a = opt("--authors").flatMap({ Int($0) }), a >= 1, let out = opt("--out") else {
+        FileHandle.standardError.write(Data((usage + "\n").utf8))
+        exit(2)
+    }
+    try BundleCommand.run(entries: n, authors: a, seedBase: opt("--seed").flatMap { Int($0) } ?? 0, path: out)
 case "attack":
     func value(_ flag: String) -> String? {
         guard let i = args.firstIndex(of: flag), i + 1 < args.endIndex else { return nil }

@@ -51,6 +51,11 @@ public actor Node {
     var seedDials: [Task<Void, Never>] = []
     /// When seeds that are not alive members are dialled again.
     var seedRetryAt: UInt64 = 0
+    /// (peer, author) pairs some session is streaming entries for right now.
+    var streaming: [StreamKey: UInt64] = [:]
+    var sessionCounter: UInt64 = 0
+    /// Addresses a dial is in progress to (one at a time per address).
+    var dialing: Set<String> = []
     /// The specific address gossip is bound to, which TCP dials start from (nil for a wildcard).
     var localDialAddress: SocketAddress?
     var subscribers: [UInt64: AsyncStream<Entry>.Continuation] = [:]
@@ -197,10 +202,14 @@ public actor Node {
             fenceDeadline = t + configuration.restoreGraceMillis
             await store.setWriteFence("catching up with peers after start (at most \(configuration.restoreGraceMillis / 1000) s)")
         }
-        retrySeeds(now: t)
-        for p in remembered.prefix(3) where p.author != identity.publicKey {
-            if let hp = HostPort(p.address) { seedDials.append(Task { await self.dial(address: hp, expected: p.author) }) }
+        for p in remembered.prefix(3) where p.author != identity.publicKey && sessions[p.author] == nil {
+            guard let hp = HostPort(p.address) else { continue }
+            // A session the replication core knows about, so it does not open a second one.
+            repl.syncStarted(p.author, now: t)
+            dialing.insert(hp.description)  // before the task runs, so the seeds below skip it
+            sessions[p.author] = Task { await self.dial(address: hp, expected: p.author) }
         }
+        retrySeeds(now: t)
     }
 
     /// Tells a few members this node is leaving, and stops its sessions.
@@ -228,7 +237,7 @@ public actor Node {
         seedRetryAt = t + configuration.swim.reconnectIntervalMillis
         seedDials.removeAll { $0.isCancelled }
         let alive = Set(swim.members.values.filter { $0.state == .alive }.map(\.address))
-        for seed in configuration.seeds where !alive.contains(seed.description) {
+        for seed in configuration.seeds where !alive.contains(seed.description) && !dialing.contains(seed.description) {
             seedDials.append(Task { await self.dial(address: seed, expected: nil) })
         }
         if seedDials.count > 64 { seedDials.removeFirst(seedDials.count - 64) }
@@ -328,7 +337,9 @@ public actor Node {
         func flush() {
             guard !batch.isEmpty else { return }
             metrics.entriesPushed += batch.count
-            send([.push(batch), .digest(digest, entries: entryCount)], to: m.address)
+            // No digest on pushes (it rides on every probe and ack): the datagram is the entry
+            // and the seal, nothing more.
+            send([.push(batch)], to: m.address)
             batch = []; size = 4
         }
         for e in encoded {
@@ -433,3 +444,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// A peer and an author whose entries a session is streaming to it.
+struct StreamKey: Hashable, Sendable {
+    let peer: Bytes32
+    let author: Bytes32
+}

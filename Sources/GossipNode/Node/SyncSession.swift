@@ -1,4 +1,5 @@
 import CRDTLog
+import Logging
 import NIOCore
 import NIOPosix
 import Wire
@@ -67,16 +68,21 @@ extension Node {
 
     /// Opens a sync session with a known member (the replication core asked for it).
     func startSession(with peer: Bytes32) {
-        guard sessions[peer] == nil, let m = swim.members[peer], let address = HostPort(m.address) else {
+        guard sessions[peer] == nil, let m = swim.members[peer], let address = HostPort(m.address),
+              !dialing.contains(address.description) else {
             perform(repl.syncFinished(peer, now: now()))
             return
         }
+        log.debug("sync: the replication core asks for a session", metadata: ["peer": "\(peer.hex.prefix(12))"])
         sessions[peer] = Task { await self.dial(address: address, expected: peer) }
     }
 
     /// Dials `address`, runs the handshake (insisting on `expected` when given) and a session.
     func dial(address: HostPort, expected: Bytes32?) async {
         metrics.syncsStarted += 1
+        dialing.insert(address.description)
+        defer { dialing.remove(address.description) }
+        log.debug("sync: dialling", metadata: ["address": "\(address)", "expected": "\(expected.map { String($0.hex.prefix(12)) } ?? "any")"])
         var peer = expected
         do {
             var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.seconds(3))
@@ -103,6 +109,7 @@ extension Node {
                 } catch let e as HandshakeError { throw SessionError.handshake(e) }
                 watchdog.cancel()
                 peer = keys.peer
+                repl.syncStarted(keys.peer, now: now())  // seed and start-up dials count too
                 try await runSession(keys: keys, reader: &reader, outbound: outbound)
             }
             metrics.syncsCompleted += 1
@@ -115,9 +122,23 @@ extension Node {
         if let p = peer { perform(repl.syncFinished(p, now: now())) }
     }
 
+    /// Claims the streaming of `author`'s entries to `peer` for `session`; false when another
+    /// session has it (claims end with their session, when the peer has ingested the entries).
+    func claimStream(to peer: Bytes32, author: Bytes32, session: UInt64) -> Bool {
+        let key = StreamKey(peer: peer, author: author)
+        guard streaming[key] == nil else { return streaming[key] == session }
+        streaming[key] = session
+        return true
+    }
+
+    func releaseClaims(of session: UInt64) {
+        streaming = streaming.filter { $0.value != session }
+    }
+
     /// Serves a session a peer opened.
     func accept(_ accepted: AcceptedConnection) async {
         guard let connection = accepted.take() else { return }
+        log.debug("sync: accepted a connection", metadata: ["from": "\(connection.channel.remoteAddress.map { "\($0)" } ?? "?")"])
         let watchdog = Self.handshakeWatchdog(connection.channel)
         var peer: Bytes32?
         do {
@@ -164,9 +185,11 @@ extension Node {
             .members(Array(([swim.selfUpdate] + swim.members.values.filter { $0.state == .alive }.map(\.update)).prefix(WireLimits.maxMemberUpdates))),
             SyncPlan.message(await store.versionVector()),
         ]
-        let sender = Task { try await self.sendHalf(keys: keys, greeting: greeting, commands: commands, outbound: outbound) }
+        sessionCounter += 1
+        let session = sessionCounter
+        let sender = Task { try await self.sendHalf(keys: keys, session: session, greeting: greeting, commands: commands, outbound: outbound) }
         metrics.syncSessions += 1
-        defer { sender.cancel(); control.finish() }
+        defer { sender.cancel(); control.finish(); releaseClaims(of: session) }
         let opener = FrameOpener(receiveKey: keys.receiveKey)
         var theirDone = false
         reading: while let chunk = try await reader.next() {
@@ -208,7 +231,7 @@ extension Node {
 
     /// The sending half: greeting, then what the peer lacks, then `syncDone`, then (once the
     /// peer is done too) the final frame. Returns the bytes it wrote.
-    nonisolated func sendHalf(keys: SessionKeys, greeting: [Message], commands: AsyncStream<SenderCommand>,
+    nonisolated func sendHalf(keys: SessionKeys, session: UInt64, greeting: [Message], commands: AsyncStream<SenderCommand>,
                               outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Int {
         let sealer = FrameSealer(sendKey: keys.sendKey)
         var written = 0
@@ -230,6 +253,10 @@ extension Node {
                     batch = []; size = 0
                 }
                 for (author, after) in SyncPlan.toSend(mine: mine, theirs: heads, theirQuarantined: quarantined) {
+                    // Both nodes may dial each other at once; an author already streaming to this
+                    // peer in the other session is not sent twice.
+                    guard await claimStream(to: keys.peer, author: author, session: session) else { continue }
+                    // The claim lasts until the session ends, when the peer has ingested it all.
                     var cursor = after
                     while true {
                         let entries = try await store.entries(author: author, afterSeq: cursor, limit: 512)
@@ -243,6 +270,7 @@ extension Node {
                         }
                         cursor = entries.last!.seq
                     }
+                    try await flush()
                 }
                 try await flush()
                 let proofs = try await store.forkProofs().filter { SyncPlan.proofsToSend(mine: mine.quarantined, theirQuarantined: quarantined).contains($0.author) }

@@ -122,6 +122,9 @@ public struct ReplicationCore: Sendable {
 
     public mutating func tick(now: UInt64) -> [ReplicationEffect] {
         var effects = drainWanted(now: now)
+        // The first periodic sync comes one interval after start: at start the node already
+        // dials its remembered peers and seeds, and digests on probes catch any difference.
+        if nextPeriodicSync == 0 { nextPeriodicSync = now + configuration.syncIntervalMillis }
         if now >= nextPeriodicSync {
             nextPeriodicSync = now + configuration.syncIntervalMillis
             if let p = peers.filter({ !active.contains($0) }).sorted().randomElement(using: &rng) {

@@ -1,0 +1,786 @@
+"""scripts/bench: gossip-node side by side with HashiCorp Serf and with the machine's own limits.
+
+Every part runs real processes (release builds) inside a private network namespace on loopback,
+records what it measured into docs/benchmarks.json, and docs/benchmarks.md (with PNG plots under
+docs/plots/) is regenerated from that file after every run, so running one part alone keeps the
+figures of the others (each with its own date).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster import API_PORT, GOSSIP_PORT, ROOT, Cluster, enter_namespace, leave_namespace  # noqa: E402
+
+DOCS = os.path.join(ROOT, "docs")
+RESULTS = os.path.join(DOCS, "benchmarks.json")
+PLOTS = os.path.join(DOCS, "plots")
+WORK = os.path.join(ROOT, ".local", "bench")
+NODE = os.path.join(ROOT, ".build", "release", "gossip-node")
+BENCH = os.path.join(ROOT, ".build", "release", "gossip-bench")
+SERF_PORT = 7946
+SERF_RPC = 7373
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pct(values: list[float], p: float) -> float:
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = min(len(v) - 1, max(0, int(round(p / 100 * (len(v) - 1)))))
+    return v[k]
+
+
+def machine() -> dict:
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    mem = int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))) / 1024 / 1024
+    swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()
+    serf = subprocess.run(["serf", "version"], capture_output=True, text=True).stdout.splitlines()
+    return {"cpu": model, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "kernel": platform.release(),
+            "os": " ".join(open("/etc/os-release").read().split("PRETTY_NAME=")[1].splitlines()[0].strip('"').split()),
+            "swift": swift[0] if swift else "?", "serf": serf[0] if serf else "?"}
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_mib(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def nft(script: str) -> None:
+    subprocess.run(["nft", "-f", "-"], input=script, text=True, check=True, capture_output=True)
+
+
+def port_counters(ports: list[int]) -> None:
+    """(Re)creates byte counters for traffic to and from `ports` in the current namespace."""
+    rules = []
+    for p in ports:
+        rules += [f"    udp dport {p} counter", f"    tcp dport {p} counter", f"    tcp sport {p} counter"]
+    nft("table inet gossip_bench {}\ndelete table inet gossip_bench\ntable inet gossip_bench {\n  chain in {\n"
+        "    type filter hook input priority -10; policy accept;\n" + "\n".join(rules) + "\n  }\n}\n")
+
+
+def counted_bytes() -> int:
+    out = subprocess.run(["nft", "list", "table", "inet", "gossip_bench"], capture_output=True, text=True).stdout
+    return sum(int(b) for b in re.findall(r"bytes (\d+)", out))
+
+
+class Namespace:
+    """A namespace for Serf agents (gossip-node clusters come with their own)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        subprocess.run(["ip", "netns", "add", name], check=True)
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+
+    def close(self) -> None:
+        leave_namespace()
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Serf
+
+
+class SerfCluster:
+    def __init__(self, n: int, events_dir: str):
+        self.n = n
+        self.ns = Namespace("gossip-bench-serf")
+        enter_namespace("gossip-bench-serf")
+        self.dir = events_dir
+        shutil.rmtree(events_dir, ignore_errors=True)
+        os.makedirs(events_dir)
+        self.handler = os.path.join(events_dir, "handler.sh")
+        with open(self.handler, "w") as f:
+            # What a Serf user does with an event: a handler process per event, per agent.
+            f.write('#!/bin/sh\nread -r payload\necho "$(date +%s.%N) $payload" >> "' + events_dir + '/$SERF_SELF_NAME.events"\n')
+        os.chmod(self.handler, 0o755)
+        self.procs = []
+        for i in range(1, n + 1):
+            a = f"127.0.0.{i + 1}"
+            args = ["serf", "agent", f"-node=serf{i}", f"-bind={a}:{SERF_PORT}", f"-rpc-addr={a}:{SERF_RPC}",
+                    f"-event-handler=user:prop={self.handler}", "-log-level=err"]
+            if i > 1:
+                args.append(f"-join=127.0.0.2:{SERF_PORT}")
+            self.procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(os.path.join(events_dir, f"serf{i}.log"), "w"),
+                                               start_new_session=True))
+            if i == 1:
+                self.wait_rpc(1)
+        deadline = time.time() + 60
+        while self.alive_members() < n:
+            if time.time() > deadline:
+                raise RuntimeError(f"Serf: only {self.alive_members()} of {n} members alive after 60 s")
+            time.sleep(0.2)
+
+    def wait_rpc(self, i: int) -> None:
+        deadline = time.time() + 20
+        while subprocess.run(["serf", "members", f"-rpc-addr=127.0.0.{i + 1}:{SERF_RPC}"], capture_output=True).returncode != 0:
+            if time.time() > deadline:
+                raise RuntimeError("Serf agent did not start")
+            time.sleep(0.1)
+
+    def alive_members(self) -> int:
+        r = subprocess.run(["serf", "members", f"-rpc-addr=127.0.0.2:{SERF_RPC}", "-status=alive"], capture_output=True, text=True)
+        return len([l for l in r.stdout.splitlines() if l.strip()])
+
+    def event(self, origin: int, payload: str) -> None:
+        subprocess.run(["serf", "event", f"-rpc-addr=127.0.0.{origin + 1}:{SERF_RPC}", "-coalesce=false", "prop", payload],
+                       check=True, capture_output=True)
+
+    def deliveries(self, payload: str) -> dict[int, float]:
+        out = {}
+        for i in range(1, self.n + 1):
+            path = os.path.join(self.dir, f"serf{i}.events")
+            if os.path.exists(path):
+                for line in open(path):
+                    t, _, p = line.strip().partition(" ")
+                    if p == payload:
+                        out[i] = float(t)
+        return out
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.ns.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# gossip-node helpers
+
+
+class Events:
+    """SSE subscriptions to /v1/events on every node; records when each key arrived where."""
+
+    def __init__(self, c: Cluster, nodes: list[int]):
+        self.c, self.seen, self.lock = c, {}, threading.Lock()
+        self.ready = threading.Barrier(len(nodes) + 1)
+        self.conns = []
+        for i in nodes:
+            threading.Thread(target=self.listen, args=(i,), daemon=True).start()
+        self.ready.wait(timeout=30)
+
+    def listen(self, i: int) -> None:
+        enter_namespace(self.c.ns)
+        conn = http.client.HTTPConnection(self.c.address(i), API_PORT, timeout=3600)
+        self.conns.append(conn)
+        conn.request("GET", "/v1/events?kinds=memory")
+        r = conn.getresponse()
+        self.ready.wait(timeout=30)
+        while True:
+            line = r.fp.readline()
+            if not line:
+                return
+            if line.startswith(b"data: "):
+                t = time.time()
+                m = re.search(rb'"key":"(prop-[^"]+)"', line)
+                if m:
+                    with self.lock:
+                        self.seen.setdefault(m.group(1).decode(), {})[i] = t
+
+    def deliveries(self, key: str) -> dict[int, float]:
+        with self.lock:
+            return dict(self.seen.get(key, {}))
+
+
+def wait_members(c: Cluster, n: int, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while True:
+        counts = [(c.status(i) or {"peers": {"alive": -1}})["peers"]["alive"] for i in c.nodes()]
+        if all(x == n - 1 for x in counts):
+            return
+        if time.time() > deadline:
+            raise RuntimeError(f"membership did not settle: alive counts {counts}")
+        time.sleep(0.2)
+
+
+def node_pids(c: Cluster) -> list[int]:
+    return [c.pid(i) for i in c.nodes()]
+
+
+def make_bundle(entries: int, authors: int, seed: int = 0) -> tuple[str, dict]:
+    os.makedirs(WORK, exist_ok=True)
+    path = os.path.join(WORK, f"bundle-{entries}-{authors}-{seed}")
+    r = subprocess.run([BENCH, "bundle", "--entries", str(entries), "--authors", str(authors), "--seed", str(seed), "--out", path],
+                       capture_output=True, text=True, check=True)
+    return path, json.loads(r.stdout)
+
+
+def import_bundle(c: Cluster, i: int, path: str) -> float:
+    t0 = time.time()
+    r = subprocess.run([NODE, "import", "--data", c.node_dir(i), path], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"import into node{i} failed: {r.stdout}{r.stderr}")
+    return time.time() - t0
+
+
+def fresh_cluster(name: str, n: int, profile: str = "lan") -> Cluster:
+    c = Cluster(name)
+    c.destroy()
+    c = Cluster(name)
+    c.up(n, profile=profile)
+    return c
+
+
+# ----------------------------------------------------------------------------------------------
+# Parts
+
+
+def part_ingest() -> dict:
+    """The machine's limit: verify+store, and LogStore ingest against it (gossip-bench ingest)."""
+    r = subprocess.run([BENCH, "ingest"], capture_output=True, text=True, check=True)
+    out = r.stdout
+    log(out)
+    m = re.search(r"ingest: (\d+) entries/s, limit (\d+) entries/s", out)
+    recall = re.search(r"recall .*?: p50 ([\d.]+) ms, p99 ([\d.]+) ms", out)
+    return {"ingest_per_s": int(m.group(1)), "limit_per_s": int(m.group(2)),
+            "store_recall_p50_ms": float(recall.group(1)) if recall else None,
+            "store_recall_p99_ms": float(recall.group(2)) if recall else None, "raw": out.strip().splitlines()}
+
+
+def part_propagation() -> dict:
+    """One small event written at one node, time until every node has it: gossip-node vs Serf."""
+    result = {}
+    for n in (16, 32):
+        log(f"propagation: gossip-node, {n} nodes")
+        c = fresh_cluster("bench-prop", n)
+        try:
+            wait_members(c, n)
+            ev = Events(c, list(c.nodes()))
+            times, per_node = [], []
+            for k in range(20):
+                origin = 1 + (k * 7) % n
+                key = f"prop-{n}-{k}"
+                c.write_memory(origin, f"propagation probe {k}", key=key)
+                deadline = time.time() + 10
+                while len(ev.deliveries(key)) < n:
+                    if time.time() > deadline:
+                        raise RuntimeError(f"{key}: reached {len(ev.deliveries(key))} of {n} nodes in 10 s")
+                    time.sleep(0.002)
+                d = ev.deliveries(key)
+                t0 = d[origin]
+                times.append(max(d.values()) - t0)
+                per_node += [t - t0 for i, t in d.items() if i != origin]
+                time.sleep(0.1)
+        finally:
+            c.destroy()
+        log(f"propagation: Serf, {n} agents")
+        serf = SerfCluster(n, os.path.join(WORK, "serf-events"))
+        try:
+            time.sleep(2)
+            s_times, s_per_node = [], []
+            for k in range(20):
+                origin = 1 + (k * 7) % n
+                payload = f"p{n}-{k}"
+                serf.event(origin, payload)
+                deadline = time.time() + 30
+                while len(serf.deliveries(payload)) < n:
+                    if time.time() > deadline:
+                        raise RuntimeError(f"Serf event {payload}: reached {len(serf.deliveries(payload))} of {n} agents in 30 s")
+                    time.sleep(0.01)
+                d = serf.deliveries(payload)
+                t0 = d[origin]
+                s_times.append(max(d.values()) - t0)
+                s_per_node += [t - t0 for i, t in d.items() if i != origin]
+                time.sleep(0.1)
+        finally:
+            serf.close()
+        g50, s50 = pct(times, 50), pct(s_times, 50)
+        result[str(n)] = {"gossip_node_ms": [round(t * 1000, 2) for t in times], "serf_ms": [round(t * 1000, 2) for t in s_times],
+                          "gossip_node_per_node_ms": [round(t * 1000, 2) for t in per_node],
+                          "serf_per_node_ms": [round(t * 1000, 2) for t in s_per_node],
+                          "gossip_node_p50_ms": round(g50 * 1000, 2), "gossip_node_p99_ms": round(pct(times, 99) * 1000, 2),
+                          "serf_p50_ms": round(s50 * 1000, 2), "serf_p99_ms": round(pct(s_times, 99) * 1000, 2),
+                          "ratio_p50": round(g50 / s50, 4) if s50 else None}
+        log(f"  N={n}: gossip-node p50 {g50 * 1000:.1f} ms, Serf p50 {s50 * 1000:.1f} ms")
+    return result
+
+
+def part_catchup(limit: int | None) -> dict:
+    """A fresh node joins two nodes holding 100,000 entries (10 authors, ~350-byte payloads)."""
+    path, info = make_bundle(100_000, 10)
+    c = fresh_cluster("bench-catchup", 3)
+    try:
+        for i in c.nodes():
+            c.stop(i)
+        import_s = import_bundle(c, 1, path)
+        import_bundle(c, 2, path)
+        starts = []
+        for i in (1, 2):
+            t0 = time.time()
+            c.start(i)
+            c.wait_healthy(i)
+            starts.append(time.time() - t0)
+        c.wait_converged(60, nodes=[1, 2])
+        target = c.status(1)
+        t0 = time.time()
+        c.start(3)
+        samples = []
+        while True:
+            s = c.status(3)
+            now = time.time() - t0
+            if s:
+                samples.append((round(now, 3), s["entries"]))
+                if s["digest"] == target["digest"]:
+                    break
+            if now > 300:
+                raise RuntimeError(f"catch-up incomplete after 300 s: {s}")
+            time.sleep(0.05)
+        t = time.time() - t0
+        rate = info["entries"] / t
+        return {"entries": info["entries"], "authors": 10, "payload_bytes_avg": info["payload_bytes"] // info["entries"],
+                "seconds": round(t, 2), "entries_per_s": round(rate), "limit_per_s": limit,
+                "ratio": round(rate / limit, 3) if limit else None, "samples": samples,
+                "import_entries_per_s": round(info["entries"] / import_s), "startup_with_100k_s": round(min(starts), 3)}
+    finally:
+        c.destroy()
+
+
+def part_idle() -> dict:
+    """16 nodes idle for 60 s with 1,000 and with 100,000 entries; 16 idle Serf agents."""
+    n, window = 16, float(os.environ.get("GOSSIP_BENCH_IDLE_SECONDS", "60"))
+    result = {"nodes": n, "window_s": window}
+    for entries in (1_000, 100_000):
+        log(f"idle: {n} gossip-node nodes holding {entries} entries, {window:.0f} s")
+        path, _ = make_bundle(entries, 10, seed=1)
+        c = fresh_cluster("bench-idle", n)
+        try:
+            for i in c.nodes():
+                c.stop(i)
+            import_bundle(c, 1, path)
+            for i in range(2, n + 1):  # the same entries everywhere: a converged cluster
+                for suffix in ("", "-wal", "-shm"):
+                    src = os.path.join(c.node_dir(1), "node.db" + suffix)
+                    dst = os.path.join(c.node_dir(i), "node.db" + suffix)
+                    if os.path.exists(dst):
+                        os.remove(dst)
+                    if os.path.exists(src):
+                        shutil.copyfile(src, dst)
+            for i in c.nodes():
+                c.start(i)
+            for i in c.nodes():
+                c.wait_healthy(i)
+            wait_members(c, n)
+            c.wait_converged(60)
+            time.sleep(5)  # start-up syncs done
+            port_counters([GOSSIP_PORT])
+            pids = node_pids(c)
+            cpu0 = [proc_cpu_seconds(p) for p in pids]
+            m0 = [c.metrics(i) for i in c.nodes()]
+            t0 = time.time()
+            time.sleep(window)
+            dt = time.time() - t0
+            wire = counted_bytes()
+            m1 = [c.metrics(i) for i in c.nodes()]
+            cpu1 = [proc_cpu_seconds(p) for p in pids]
+            rss = [proc_rss_mib(p) for p in pids]
+            payload = sum(sum(v for k, v in b.items() if k.startswith("gossip_node_bytes_total") and 'direction="out"' in k)
+                          - sum(v for k, v in a.items() if k.startswith("gossip_node_bytes_total") and 'direction="out"' in k)
+                          for a, b in zip(m0, m1))
+            result[str(entries)] = {"wire_bytes_per_s_per_node": round(wire / dt / n, 1),
+                                    "payload_bytes_per_s_per_node": round(payload / dt / n, 1),
+                                    "cpu_percent_per_node": round(100 * sum(b - a for a, b in zip(cpu0, cpu1)) / dt / n, 3),
+                                    "rss_mib_mean": round(statistics.mean(rss), 1), "rss_mib_max": round(max(rss), 1)}
+            log(f"  {result[str(entries)]}")
+        finally:
+            c.destroy()
+    log(f"idle: {n} Serf agents, {window:.0f} s")
+    serf = SerfCluster(n, os.path.join(WORK, "serf-idle"))
+    try:
+        time.sleep(5)
+        port_counters([SERF_PORT])
+        pids = serf.pids()
+        cpu0 = [proc_cpu_seconds(p) for p in pids]
+        t0 = time.time()
+        time.sleep(window)
+        dt = time.time() - t0
+        wire = counted_bytes()
+        cpu1 = [proc_cpu_seconds(p) for p in pids]
+        rss = [proc_rss_mib(p) for p in pids]
+        result["serf"] = {"wire_bytes_per_s_per_node": round(wire / dt / n, 1),
+                          "cpu_percent_per_node": round(100 * sum(b - a for a, b in zip(cpu0, cpu1)) / dt / n, 3),
+                          "rss_mib_mean": round(statistics.mean(rss), 1), "rss_mib_max": round(max(rss), 1)}
+        log(f"  serf: {result['serf']}")
+    finally:
+        serf.close()
+    return result
+
+
+def part_sync() -> dict:
+    """Bytes on the wire to bring a node d = 1, 100, 10,000 entries behind up to date."""
+    c = fresh_cluster("bench-sync", 2)
+    result = {}
+    try:
+        wait_members(c, 2)
+        author = c.status(1)["author"]
+        for d in (1, 100, 10_000):
+            c.wait_converged(30)
+            c.stop(2)
+            before = export_size(c, 1, author)
+            c.write_many(d, nodes=[1], threads=4 if d > 10 else 1, prefix=f"sync{d}")
+            size = export_size(c, 1, author) - before
+            m1a = c.metrics(1)
+            port_counters([GOSSIP_PORT])
+            c.start(2)
+            c.wait_healthy(2)
+            t = c.wait_converged(120)
+            time.sleep(1)  # the last frames and the closing of the session
+            wire = counted_bytes()
+            m1b, m2 = c.metrics(1), c.metrics(2)
+            tcp = sum(m2.get(f'gossip_node_bytes_total{{transport="tcp",direction="{d_}"}}', 0) for d_ in ("in", "out"))
+            sessions = m2.get('gossip_node_sync_sessions_total{outcome="exchanged"}', 0)
+            udp = (m2.get('gossip_node_bytes_total{transport="udp",direction="in"}', 0)
+                   + m2.get('gossip_node_bytes_total{transport="udp",direction="out"}', 0))
+            hs = 352 * sessions
+            session_bytes = tcp + hs
+            result[str(d)] = {"entries_bytes": size, "session_bytes": int(session_bytes), "sessions": int(sessions),
+                              "udp_bytes_during": int(udp), "wire_bytes_incl_headers": wire, "seconds": round(t, 3),
+                              "ratio": round(session_bytes / size, 3), "target_bytes": int(1.1 * size + 64)}
+            log(f"  d={d}: {result[str(d)]}")
+        # d = 1 while both nodes are up: the entry travels by eager push, one datagram.
+        c.wait_converged(30)
+        nft("table inet gossip_bench {}\ndelete table inet gossip_bench\ntable inet gossip_bench {\n  chain in {\n"
+            "    type filter hook input priority -10; policy accept;\n"
+            f"    ip daddr {c.address(2)} udp dport {GOSSIP_PORT} udp length > 300 counter\n  }}\n}}\n")
+        before = export_size(c, 1, author)
+        c.write_many(1, nodes=[1], threads=1, prefix="push")
+        size = export_size(c, 1, author) - before
+        c.wait_converged(10)
+        time.sleep(0.3)
+        out = subprocess.run(["nft", "list", "table", "inet", "gossip_bench"], capture_output=True, text=True).stdout
+        m = re.search(r"packets (\d+) bytes (\d+)", out)
+        packets, wire = int(m.group(1)), int(m.group(2))
+        payload = wire - 28 * packets  # without the IP and UDP headers
+        result["push1"] = {"entries_bytes": size, "datagrams": packets, "datagram_bytes": payload, "ratio": round(payload / size, 3),
+                           "target_bytes": int(1.1 * size + 64)}
+        log(f"  d=1 by push: {result['push1']}")
+    finally:
+        c.destroy()
+    return result
+
+
+def export_size(c: Cluster, i: int, author: str) -> int:
+    """Bytes of the author's encoded entries on node i (an export, minus the bundle framing)."""
+    r = subprocess.run([NODE, "export", "--data", c.node_dir(i), "--author", author], capture_output=True, check=True)
+    body = r.stdout[len(b"gossip-node bundle 1\n"):]
+    count, pos = 0, 0
+    while pos + 4 <= len(body):
+        n = int.from_bytes(body[pos:pos + 4], "big")
+        if n == 0xFFFFFFFF:
+            break
+        pos += 4 + n
+        count += 1
+    return len(body) - 4 * count
+
+
+def vocabulary() -> list[str]:
+    """The words gossip-bench draws memories from (the same generator), for recall queries."""
+    domain = ("provider model outage retry backoff timeout latency token budget rate limit drops requests night "
+              "anti-pattern lesson breaker opens closes half-open kimi claude gpt mistral deepseek 503 429 context window "
+              "prompt cache eviction slow fast flaky stable regression deploy rollback schema migration sqlite wal fsync").split(" ")
+    syl = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "qui", "dro", "fen", "gar", "hul", "jis"]
+    words, n = list(domain), 0
+    while len(words) < 20_050:
+        x, s = n, ""
+        while True:
+            s += syl[x % len(syl)]
+            x //= len(syl)
+            if x == 0:
+                break
+        words.append(s + "x")
+        n += 1
+    return words
+
+
+def part_api() -> dict:
+    """API write and recall latency on a node holding 100,000 memories, two peers alive."""
+    import random
+    path, _ = make_bundle(100_000, 10)
+    c = fresh_cluster("bench-api", 3)
+    try:
+        for i in c.nodes():
+            c.stop(i)
+        for i in c.nodes():
+            import_bundle(c, i, path)
+        starts = []
+        for i in c.nodes():
+            t0 = time.time()
+            c.start(i)
+            c.wait_healthy(i)
+            starts.append(time.time() - t0)
+        wait_members(c, 3)
+        c.wait_converged(60)
+        c.write_memory(1, "warm-up")  # the fence lifts after the first sync
+        conn = http.client.HTTPConnection(c.address(1), API_PORT, timeout=10)
+        writes, recalls, hits = [], [], 0
+        for k in range(1000):
+            body = json.dumps({"category": "lesson", "content": f"api benchmark write {k}: provider drops requests at night " * 3})
+            t0 = time.perf_counter()
+            conn.request("POST", "/v1/memories", body=body, headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            writes.append(time.perf_counter() - t0)
+            assert r.status == 201, r.status
+        words = vocabulary()
+        weights = [1 / (r + 1) for r in range(len(words))]
+        rng = random.Random(7)
+        for k in range(1000):
+            q = "+".join(rng.choices(words, weights, k=2))
+            t0 = time.perf_counter()
+            conn.request("GET", f"/v1/memories?q={q}&limit=20")
+            r = conn.getresponse()
+            raw = r.read()
+            recalls.append(time.perf_counter() - t0)
+            assert r.status == 200, r.status
+            hits += raw.count(b'"id"') > 0
+        conn.close()
+        pids = node_pids(c)
+        rss = [proc_rss_mib(p) for p in pids]
+        ms = lambda v: round(v * 1000, 2)
+        return {"memories": 100_000, "write_p50_ms": ms(pct(writes, 50)), "write_p99_ms": ms(pct(writes, 99)),
+                "recall_p50_ms": ms(pct(recalls, 50)), "recall_p99_ms": ms(pct(recalls, 99)), "recalls_with_hits": hits,
+                "startup_s": round(min(starts), 3), "rss_mib_after": round(statistics.mean(rss), 1)}
+    finally:
+        c.destroy()
+
+
+# ----------------------------------------------------------------------------------------------
+# Report
+
+
+def plots(results: dict) -> list[str]:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib missing: no plots (pip install matplotlib)")
+        return []
+    os.makedirs(PLOTS, exist_ok=True)
+    made = []
+    prop = results.get("propagation", {}).get("data")
+    if prop:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for n, style in (("16", "-"), ("32", "--")):
+            if n not in prop:
+                continue
+            for label, key, color in (("gossip-node", "gossip_node_per_node_ms", "tab:blue"), ("Serf", "serf_per_node_ms", "tab:orange")):
+                v = sorted(prop[n][key])
+                ax.plot(v, [(i + 1) / len(v) for i in range(len(v))], style, color=color, label=f"{label}, N={n}")
+        ax.set_xscale("log")
+        ax.set_xlabel("time from the origin's delivery to a node's delivery (ms, log scale)")
+        ax.set_ylabel("fraction of deliveries")
+        ax.set_title("Propagation of one small event (20 events)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(PLOTS, "propagation-cdf.png"), dpi=110)
+        plt.close(fig)
+        made.append("propagation-cdf.png")
+    cu = results.get("catchup", {}).get("data")
+    if cu and cu.get("samples"):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ts = [s[0] for s in cu["samples"]]
+        es = [s[1] for s in cu["samples"]]
+        ax.plot(ts, es, color="tab:blue", label="entries held by the joining node")
+        if cu.get("limit_per_s"):
+            ax.plot([0, cu["entries"] / cu["limit_per_s"]], [0, cu["entries"]], "--", color="gray", label="machine limit (verify + store)")
+        ax.set_xlabel("seconds since the node started")
+        ax.set_ylabel("entries")
+        ax.set_title(f"Catch-up of {cu['entries']:,} entries")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(PLOTS, "catchup.png"), dpi=110)
+        plt.close(fig)
+        made.append("catchup.png")
+    return made
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+def render(results: dict) -> str:
+    m = results.get("machine", {})
+    lines = ["# Benchmarks", "",
+             "Written by `scripts/bench` (release builds, real processes on loopback inside a private network",
+             "namespace, HashiCorp Serf from Debian in the same run). Do not edit by hand: run `scripts/bench`",
+             "(or one part: `scripts/bench propagation`) and commit the result.", "",
+             f"Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores, {m.get('memory_gib', '?')} GiB, {m.get('os', '?')}, "
+             f"kernel {m.get('kernel', '?')}; {m.get('swift', '?')}; Serf {m.get('serf', '?')}.", ""]
+    summary = ["| what | gossip-node | Serf / limit | target | |", "|---|---|---|---|---|"]
+    sections = []
+
+    ing = results.get("ingest", {}).get("data")
+    if ing:
+        sections += [f"## Machine limit and ingest ({results['ingest']['date']})", "",
+                     f"`gossip-bench ingest`: libsodium verify and SQLite insert of the same 100,000 entries, measured alone, give "
+                     f"a serial verify+store limit of **{ing['limit_per_s']:,} entries/s**; LogStore's full ingest (decode, verify "
+                     f"on all cores, chain checks, store, views and full-text index) runs at **{ing['ingest_per_s']:,} entries/s**.", "",
+                     "```", *ing["raw"], "```", ""]
+
+    prop = results.get("propagation", {}).get("data")
+    if prop:
+        sections += [f"## Propagation ({results['propagation']['date']})", "",
+                     "One small memory written at one node (a Serf user event sent at one agent); time from its delivery at the",
+                     "origin until the last node delivered it (gossip-node: `/v1/events` SSE; Serf: its event handler, a process",
+                     "per event, which is how Serf users consume events). 20 events, the origin rotating. Both with default",
+                     "LAN timing (gossip-node `--profile lan`; Serf's defaults).", "",
+                     "| N | gossip-node p50 | p99 | Serf p50 | p99 | ratio p50 |", "|---|---|---|---|---|---|"]
+        for n, r in prop.items():
+            sections.append(f"| {n} | {r['gossip_node_p50_ms']} ms | {r['gossip_node_p99_ms']} ms | {r['serf_p50_ms']} ms | "
+                            f"{r['serf_p99_ms']} ms | {r['ratio_p50']} |")
+            summary.append(f"| propagation p50, N={n} | {r['gossip_node_p50_ms']} ms | Serf {r['serf_p50_ms']} ms | ≤ 0.1 × Serf | "
+                           f"{verdict(r['ratio_p50'] is not None and r['ratio_p50'] <= 0.1)} ({r['ratio_p50']}) |")
+        sections += ["", "![propagation CDF](plots/propagation-cdf.png)", ""]
+
+    cu = results.get("catchup", {}).get("data")
+    if cu:
+        sections += [f"## Catch-up ({results['catchup']['date']})", "",
+                     f"Two nodes hold {cu['entries']:,} entries ({cu['authors']} authors, payloads of {cu['payload_bytes_avg']} bytes on "
+                     f"average, loaded with `gossip-node import` at {cu['import_entries_per_s']:,} entries/s); a fresh node joins. "
+                     f"Equal digests after **{cu['seconds']} s = {cu['entries_per_s']:,} entries/s** (process start-up included), "
+                     f"against the verify+store limit of {cu['limit_per_s'] or '?'} entries/s measured in the same run: ratio "
+                     f"**{cu['ratio']}**. A node holding 100,000 entries starts (process start to `/healthz` 200) in "
+                     f"{cu['startup_with_100k_s']} s.", "", "![catch-up](plots/catchup.png)", ""]
+        summary.append(f"| catch-up of {cu['entries']:,} entries | {cu['entries_per_s']:,} /s | limit {cu['limit_per_s']} /s | ≥ 0.6 × limit | "
+                       f"{verdict(cu['ratio'] is not None and cu['ratio'] >= 0.6)} ({cu['ratio']}) |")
+
+    idle = results.get("idle", {}).get("data")
+    if idle:
+        s = idle.get("serf", {})
+        sections += [f"## Idle cost and memory ({results['idle']['date']})", "",
+                     f"{idle['nodes']} nodes idle for {idle['window_s']:.0f} s after they converged. Wire bytes are counted by nftables on",
+                     "the gossip port (IP and UDP/TCP headers included) for both systems; CPU from /proc (user + system); RSS at the",
+                     "end of the window.", "",
+                     "| system | entries held | wire bytes/s per node | gossip-node payload bytes/s | CPU % per node | RSS MiB (mean / max) |",
+                     "|---|---|---|---|---|---|"]
+        for e in ("1000", "100000"):
+            if e in idle:
+                r = idle[e]
+                sections.append(f"| gossip-node | {int(e):,} | {r['wire_bytes_per_s_per_node']} | {r['payload_bytes_per_s_per_node']} | "
+                                f"{r['cpu_percent_per_node']} | {r['rss_mib_mean']} / {r['rss_mib_max']} |")
+        if s:
+            sections.append(f"| Serf | - | {s['wire_bytes_per_s_per_node']} | - | {s['cpu_percent_per_node']} | {s['rss_mib_mean']} / {s['rss_mib_max']} |")
+        sections.append("")
+        if s and "100000" in idle:
+            big, small = idle["100000"], idle.get("1000", idle["100000"])
+            summary.append(f"| idle bytes/s per node (100k entries) | {big['wire_bytes_per_s_per_node']} | Serf {s['wire_bytes_per_s_per_node']} | ≤ Serf | "
+                           f"{verdict(big['wire_bytes_per_s_per_node'] <= s['wire_bytes_per_s_per_node'])} |")
+            summary.append(f"| idle bytes/s, 1k → 100k entries | {small['wire_bytes_per_s_per_node']} → {big['wire_bytes_per_s_per_node']} | | flat | "
+                           f"{verdict(big['wire_bytes_per_s_per_node'] <= 1.1 * small['wire_bytes_per_s_per_node'])} |")
+            summary.append(f"| idle CPU % per node (100k entries) | {big['cpu_percent_per_node']} | Serf {s['cpu_percent_per_node']} | ≤ Serf | "
+                           f"{verdict(big['cpu_percent_per_node'] <= s['cpu_percent_per_node'])} |")
+            summary.append(f"| RSS per node, idle, 100k entries | {big['rss_mib_mean']} MiB | Serf {s['rss_mib_mean']} MiB | ≤ Serf | "
+                           f"{verdict(big['rss_mib_mean'] <= s['rss_mib_mean'])} |")
+
+    sy = results.get("sync", {}).get("data")
+    if sy:
+        sections += [f"## Sync efficiency ({results['sync']['date']})", "",
+                     "Node 2 stopped, d entries written at node 1 (one author), node 2 started again. Session bytes are the TCP",
+                     "bytes of the sync sessions in both directions (the 352-byte handshake, hello, membership, version vectors,",
+                     "entries, frame overhead), from the node's counters; the wire column adds IP/TCP headers and the UDP",
+                     "probes that ran meanwhile (nftables counters).", "",
+                     "| d | entries' own bytes | session bytes | sessions | ratio | target (1.1 × + 64) | wire bytes incl. headers and probes | seconds |",
+                     "|---|---|---|---|---|---|---|---|"]
+        push = sy.get("push1")
+        for d, r in sy.items():
+            if d == "push1":
+                continue
+            sections.append(f"| {int(d):,} | {r['entries_bytes']:,} | {r['session_bytes']:,} | {r['sessions']} | {r['ratio']} | "
+                            f"{r['target_bytes']:,} | {r['wire_bytes_incl_headers']:,} | {r['seconds']} |")
+            summary.append(f"| sync session bytes, d = {int(d):,} | {r['session_bytes']:,} B | entries {r['entries_bytes']:,} B | ≤ {r['target_bytes']:,} B | "
+                           f"{verdict(r['session_bytes'] <= r['target_bytes'])} ({r['ratio']}×) |")
+        if push:
+            sections += ["", f"A node one entry behind while online gets it by eager push: {push['datagrams']} datagram(s) of "
+                         f"{push['datagram_bytes']} bytes (IP/UDP headers excluded) for an entry of {push['entries_bytes']} bytes "
+                         f"({push['ratio']}×; target {push['target_bytes']} bytes)."]
+            summary.append(f"| push, d = 1 while online | {push['datagram_bytes']} B | entry {push['entries_bytes']} B | ≤ {push['target_bytes']} B | "
+                           f"{verdict(push['datagram_bytes'] <= push['target_bytes'])} ({push['ratio']}×) |")
+        sections.append("")
+
+    api = results.get("api", {}).get("data")
+    if api:
+        sections += [f"## API ({results['api']['date']})", "",
+                     f"A node holding {api['memories']:,} memories (two peers alive, receiving every write): 1,000 sequential",
+                     "`POST /v1/memories` (each acknowledged after its fsync'd commit) and 1,000 `GET /v1/memories?q=` of two",
+                     f"Zipf-drawn words ({api['recalls_with_hits']} with hits), over one keep-alive connection from Python.", "",
+                     "| operation | p50 | p99 |", "|---|---|---|",
+                     f"| write | {api['write_p50_ms']} ms | {api['write_p99_ms']} ms |",
+                     f"| recall | {api['recall_p50_ms']} ms | {api['recall_p99_ms']} ms |", "",
+                     f"Start-up with 100,000 entries (process start to `/healthz` 200): {api['startup_s']} s. RSS after the run: "
+                     f"{api['rss_mib_after']} MiB.", ""]
+        summary.append(f"| API write p50 / p99 (100k memories) | {api['write_p50_ms']} / {api['write_p99_ms']} ms | | | |")
+        summary.append(f"| API recall p50 / p99 (100k memories) | {api['recall_p50_ms']} / {api['recall_p99_ms']} ms | | | |")
+
+    notes = results.get("notes")
+    out = lines + ["## Summary", ""] + summary + [""] + sections
+    if notes:
+        out += ["## Where a target is missed, and why", ""] + notes + [""]
+    return "\n".join(out) + "\n"
+
+
+PARTS = {"ingest": part_ingest, "propagation": part_propagation, "catchup": part_catchup, "idle": part_idle,
+         "sync": part_sync, "api": part_api}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(PARTS)
+    unknown = [n for n in names if n not in PARTS]
+    if unknown:
+        print(f"error: unknown part {', '.join(unknown)}; parts: {', '.join(PARTS)}", file=sys.stderr)
+        return 2
+    results = json.load(open(RESULTS)) if os.path.exists(RESULTS) else {}
+    results["machine"] = machine()
+    for name in names:
+        log(f"== {name}")
+        t0 = time.time()
+        if name == "catchup":
+            limit = (results.get("ingest", {}).get("data") or {}).get("limit_per_s")
+            if "ingest" not in names or limit is None:
+                results["ingest"] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "data": part_ingest()}
+                limit = results["ingest"]["data"]["limit_per_s"]
+            data = part_catchup(limit)
+        else:
+            data = PARTS[name]()
+        results[name] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "seconds": round(time.time() - t0), "data": data}
+        with open(RESULTS, "w") as f:
+            json.dump(results, f, indent=1)
+        plots(results)
+        with open(os.path.join(DOCS, "benchmarks.md"), "w") as f:
+            f.write(render(results))
+    print(open(os.path.join(DOCS, "benchmarks.md")).read())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
