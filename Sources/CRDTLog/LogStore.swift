@@ -9,8 +9,12 @@ public struct StoreConfiguration: Sendable {
     public var blocked: Set<AuthorID>
     /// How far ahead of this node's clock an entry may be stamped (see ``LogLimits/maxClockSkewMillis``).
     public var maxClockSkewMillis: UInt64
-    /// `synchronous = FULL`: every commit is on disk before it returns, so an acknowledged write
-    /// survives power loss, not only `kill -9`. Off only for benchmarks of the alternative.
+    /// `synchronous = FULL` for this node's own writes: the commit is on disk before it returns,
+    /// so an acknowledged write survives power loss, not only `kill -9`. Off only for benchmarks
+    /// of the alternative. Entries from peers are committed with `synchronous = NORMAL` (in WAL
+    /// mode: consistent, safe against a crash of the process, and on disk by the next checkpoint
+    /// or the next durable commit): after a power loss the last of them are fetched again from
+    /// the peers that still hold them, and a received entry is not delayed by an fsync.
     public var durableCommits: Bool
 
     public init(trusted: Set<AuthorID> = [], blocked: Set<AuthorID> = [],
@@ -45,6 +49,8 @@ public struct IngestReport: Sendable {
 /// order and batching give the same version vector, digest and views. Time is passed in.
 public actor LogStore {
     let db: SQLiteDatabase
+    /// Whether `PRAGMA synchronous` is FULL right now (see ``StoreConfiguration/durableCommits``).
+    var fullSync: Bool
     /// The node's own key pair; nil for offline tools that only read or import.
     public nonisolated let identity: SigningKeyPair?
     public nonisolated let configuration: StoreConfiguration
@@ -63,6 +69,7 @@ public actor LogStore {
             db = try SQLiteDatabase(path: path)
             try db.execute("PRAGMA journal_mode = WAL")
             try db.execute("PRAGMA synchronous = \(configuration.durableCommits ? "FULL" : "NORMAL")")
+            fullSync = configuration.durableCommits
             try db.execute("PRAGMA temp_store = MEMORY")
             try db.execute("PRAGMA cache_size = -65536")
         } catch { throw .storage(error) }
@@ -139,6 +146,13 @@ public actor LogStore {
 
     /// Signs and stores a new entry of this node's own log; durable when it returns.
     @discardableResult
+    /// Switches `PRAGMA synchronous` between FULL (own writes) and NORMAL (entries from peers).
+    private func syncMode(full: Bool) throws(SQLiteError) {
+        guard full != fullSync else { return }
+        try db.execute("PRAGMA synchronous = \(full ? "FULL" : "NORMAL")")
+        fullSync = full
+    }
+
     public func append(kind: String, key: String, payload: [UInt8], now: UInt64) throws(StoreError) -> Entry {
         guard let keyPair = identity else { throw .noIdentity }
         let me = keyPair.publicKey
@@ -153,6 +167,7 @@ public actor LogStore {
                                    kind: kind, key: key, payload: payload)
         } catch { throw .invalidEntry(error) }
         do {
+            try syncMode(full: configuration.durableCommits)
             try db.transaction { () throws(SQLiteError) in
                 try store(entry, now: now)
                 try saveHead(me, AuthorHead(seq: entry.seq, head: entry.id, hlc: entry.hlc))
@@ -235,6 +250,7 @@ public actor LogStore {
         valid.sort { ($0.author, $0.seq) < ($1.author, $1.seq) }
         let before = (heads, quarantined, clock)
         do {
+            try syncMode(full: false)
             try db.transaction { () throws(SQLiteError) in
                 for e in valid { try place(e, now: now, report: &report) }
                 for a in Set(report.stored.map(\.author)) { if let h = heads[a] { try saveHead(a, h) } }

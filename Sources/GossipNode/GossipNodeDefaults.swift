@@ -7,6 +7,9 @@ public enum GossipNodeDefaults {
     /// Entries a sync session brought are pushed on only when they are this few (a healed
     /// partition spreads fast); a catch-up is not re-broadcast.
     public static let pushAfterSyncMax = 16
+    /// A sync session that has received more entries than this is a catch-up: while it runs, the
+    /// node neither accepts nor starts another session (it would carry the same entries again).
+    public static let bulkSessionEntries = 1_000
 }
 
 extension GossipNodeDefaults {

@@ -81,3 +81,9 @@ public struct Bytes32: Hashable, Sendable, Comparable, CustomStringConvertible {
         (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3)
     }
 }
+
+extension Bytes32 {
+    /// The first 8 bytes, the rest zero: what a probe carries of a digest (enough to notice a
+    /// difference; a collision only delays a sync until the next write or the next periodic one).
+    public var fingerprint: Bytes32 { Bytes32(w0: w0, w1: 0, w2: 0, w3: 0) }
+}

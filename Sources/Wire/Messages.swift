@@ -42,7 +42,8 @@ public enum Message: Sendable, Hashable {
     case nack(probe: UInt64)
     /// Membership news, piggybacked.
     case members([MemberUpdate])
-    /// The sender's log digest and entry count, piggybacked on probes.
+    /// The sender's log digest and entry count, piggybacked on probes and acks. Only the
+    /// digest's ``Bytes32/fingerprint`` (its first 8 bytes) travels; it decodes with the rest zero.
     case digest(Bytes32, entries: UInt64)
     /// Entries pushed eagerly (encoded entries, see docs/protocol.md "Entries").
     case push([[UInt8]])
@@ -86,7 +87,7 @@ public enum Message: Sendable, Hashable {
         case .members(let updates):
             w.varint(UInt64(updates.count))
             for u in updates { w.raw(u.member); w.string(u.address); w.varint(u.incarnation); w.u8(u.state.rawValue) }
-        case .digest(let d, let n): w.raw(d); w.varint(n)
+        case .digest(let d, let n): w.u64(d.w0); w.varint(n)  // the fingerprint: 8 bytes
         case .push(let entries), .entries(let entries):
             w.varint(UInt64(entries.count))
             for e in entries { w.lengthPrefixed(e) }
@@ -127,7 +128,7 @@ public enum Message: Sendable, Hashable {
                 updates.append(MemberUpdate(member: member, address: address, incarnation: incarnation, state: state))
             }
             m = .members(updates)
-        case 6: m = .digest(try r.bytes32(), entries: try r.varint())
+        case 6: m = .digest(Bytes32(w0: try r.u64(), w1: 0, w2: 0, w3: 0), entries: try r.varint())
         case 7, 18:
             let n = try r.count("entries", limit: WireLimits.maxEntriesPerMessage)
             var entries: [[UInt8]] = []

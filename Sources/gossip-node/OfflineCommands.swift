@@ -16,13 +16,12 @@ struct Verify: AsyncParsableCommand {
         let store: LogStore
         do { store = try LogStore(path: dir.databasePath, identity: nil) } catch { throw UserError("cannot open \(dir.databasePath): \(error)") }
         let start = Date()
+        let progress = CommandProgress("checked")
         let report: IntegrityReport
         do {
-            report = try await store.verify(progress: { n in
-                if stderrIsTerminal { FileHandle.standardError.write(Data("\rchecked \(n) entries".utf8)) }
-            })
+            report = try await store.verify(progress: { n in progress.update(n) })
         } catch { throw UserError("verify could not read the database: \(error)") }
-        if stderrIsTerminal { FileHandle.standardError.write(Data("\r".utf8)) }
+        progress.finish()
         await store.close()
         print("checked \(report.entriesChecked) entries of \(report.authorsChecked) authors, \(report.forkProofsChecked) fork proofs, and every view, in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         if report.isClean { print("clean"); return }
@@ -109,6 +108,7 @@ struct Import: AsyncParsableCommand {
         var stored = 0, duplicates = 0, rejected = 0, held = 0, proofsStored = 0
         var reasons: [String: Int] = [:]
         let now = wallClockMillis()
+        let progress = CommandProgress("read")
         func flush() async throws {
             guard !batch.isEmpty else { return }
             let report: IngestReport
@@ -117,7 +117,7 @@ struct Import: AsyncParsableCommand {
             rejected += report.rejected.count
             for x in report.rejected { reasons[x.label, default: 0] += 1 }
             batch = []
-            if stderrIsTerminal { FileHandle.standardError.write(Data("\rstored \(stored)".utf8)) }
+            progress.update(stored + duplicates + rejected)
         }
         do {
             while !r.isAtEnd {
@@ -142,7 +142,7 @@ struct Import: AsyncParsableCommand {
         rejected += held
         if held > 0 { reasons["missing_predecessor", default: 0] += held }
         await store.close()
-        if stderrIsTerminal { FileHandle.standardError.write(Data("\r".utf8)) }
+        progress.finish()
         print("stored \(stored), already had \(duplicates), rejected \(rejected), fork proofs \(proofsStored)")
         if rejected > 0 {
             print("rejected by reason: " + reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

@@ -31,7 +31,7 @@ enum WireFixtures {
         case 4: return .members((0..<Int.random(in: 0...8, using: &rng)).map { _ in
             MemberUpdate(member: rng.bytes32(), address: address(), incarnation: rng.next() >> 20,
                          state: MemberState.allCases.randomElement(using: &rng)!) })
-        case 5: return .digest(rng.bytes32(), entries: rng.next() >> 3)
+        case 5: return .digest(rng.bytes32().fingerprint, entries: rng.next() >> 3)
         case 6: return .push((0..<Int.random(in: 0...3, using: &rng)).map { _ in rng.bytes(Int.random(in: 0...300, using: &rng)) })
         case 7: let lo = UInt16.random(in: 0...10, using: &rng)
             return .hello(versions: lo...(lo + UInt16.random(in: 0...3, using: &rng)), agent: "gossip-node/0.1", address: address())

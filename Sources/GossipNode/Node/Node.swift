@@ -56,6 +56,8 @@ public actor Node {
     var sessionCounter: UInt64 = 0
     /// Addresses a dial is in progress to (one at a time per address).
     var dialing: Set<String> = []
+    /// Sessions receiving a big catch-up right now (more than ``GossipNodeDefaults/bulkSessionEntries``).
+    var bulkReceiving: Set<UInt64> = []
     /// The specific address gossip is bound to, which TCP dials start from (nil for a wildcard).
     var localDialAddress: SocketAddress?
     var subscribers: [UInt64: AsyncStream<Entry>.Continuation] = [:]
@@ -358,7 +360,17 @@ public actor Node {
     /// transaction; then pushes, gap repair and subscribers.
     @discardableResult
     func ingest(_ encoded: [[UInt8]], from peer: Bytes32, viaSync: Bool) async -> IngestReport? {
-        guard !encoded.isEmpty else { return nil }
+        let admitted = admit(encoded)
+        guard !admitted.isEmpty else { return nil }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let checked = await Self.verify(admitted)
+        return await commit(checked, from: peer, viaSync: viaSync, started: start)
+    }
+
+    /// The per-author quota: the entries that may be stored now (the rest are deferred, and
+    /// offered again by a later sync).
+    func admit(_ encoded: [[UInt8]]) -> [[UInt8]] {
+        guard !encoded.isEmpty else { return [] }
         let t = now()
         var admitted: [[UInt8]] = []
         admitted.reserveCapacity(encoded.count)
@@ -375,12 +387,22 @@ public actor Node {
         if !deferred.isEmpty { metrics.reject("quota_deferred", count: deferred.count) }
         for (i, e) in encoded.enumerated() where !deferred.contains(i) && e.count >= 33 { admitted.append(e) }
         metrics.entriesReceived += encoded.count
-        let start = DispatchTime.now().uptimeNanoseconds
-        guard let report = try? await store.ingest(encoded: admitted, now: t) else {
-            metrics.reject("storage_unavailable", count: admitted.count)
+        return admitted
+    }
+
+    /// Decodes and verifies on all cores, off the node's actor.
+    nonisolated static func verify(_ encoded: [[UInt8]]) async -> [Result<Entry, EntryRejection>] {
+        await Task.detached { LogStore.decodeAndVerify(encoded) }.value
+    }
+
+    /// Stores verified entries in one transaction, then pushes, repairs gaps, tells subscribers.
+    func commit(_ checked: [Result<Entry, EntryRejection>], from peer: Bytes32, viaSync: Bool, started: UInt64) async -> IngestReport? {
+        let t = now()
+        guard let report = try? await store.ingest(checked: checked, now: t) else {
+            metrics.reject("storage_unavailable", count: checked.count)
             return nil
         }
-        metrics.ingestSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        metrics.ingestSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         metrics.ingestBatches += 1
         for r in report.rejected { metrics.reject(r.label) }
         await afterStore(report.stored, forks: !report.forks.isEmpty, from: peer, pushOn: !viaSync || report.stored.count <= GossipNodeDefaults.pushAfterSyncMax)

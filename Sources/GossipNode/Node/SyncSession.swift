@@ -1,4 +1,5 @@
 import CRDTLog
+import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
@@ -33,6 +34,8 @@ enum SessionError: Error, CustomStringConvertible {
     case malformed(WireDecodingError)
     case noCommonVersion
     case timeout
+    /// A catch-up is streaming in from another peer.
+    case busy
 
     var description: String {
         switch self {
@@ -42,6 +45,7 @@ enum SessionError: Error, CustomStringConvertible {
         case .malformed(let e): "message: \(e)"
         case .noCommonVersion: "no common protocol version"
         case .timeout: "timed out"
+        case .busy: "busy catching up from another peer"
         }
     }
 
@@ -53,6 +57,7 @@ enum SessionError: Error, CustomStringConvertible {
         case .malformed: "malformed_message"
         case .noCommonVersion: "no_common_version"
         case .timeout: "timeout"
+        case .busy: "busy"
         }
     }
 }
@@ -68,7 +73,7 @@ extension Node {
 
     /// Opens a sync session with a known member (the replication core asked for it).
     func startSession(with peer: Bytes32) {
-        guard sessions[peer] == nil, let m = swim.members[peer], let address = HostPort(m.address),
+        guard sessions[peer] == nil, bulkReceiving.isEmpty, let m = swim.members[peer], let address = HostPort(m.address),
               !dialing.contains(address.description) else {
             perform(repl.syncFinished(peer, now: now()))
             return
@@ -155,6 +160,9 @@ extension Node {
                 } catch let e as HandshakeError { throw SessionError.handshake(e) }
                 watchdog.cancel()
                 if await store.configuration.blocked.contains(keys.peer) { throw SessionError.closed }
+                // While a big catch-up streams in, a second session would mostly carry the same
+                // entries again: the peer retries after the catch-up.
+                if !bulkReceiving.isEmpty { throw SessionError.busy }
                 peer = keys.peer
                 repl.syncStarted(keys.peer, now: now())
                 try await runSession(keys: keys, reader: &reader, outbound: outbound)
@@ -189,9 +197,13 @@ extension Node {
         let session = sessionCounter
         let sender = Task { try await self.sendHalf(keys: keys, session: session, greeting: greeting, commands: commands, outbound: outbound) }
         metrics.syncSessions += 1
-        defer { sender.cancel(); control.finish(); releaseClaims(of: session) }
+        defer { sender.cancel(); control.finish(); releaseClaims(of: session); bulkReceiving.remove(session) }
         let opener = FrameOpener(receiveKey: keys.receiveKey)
         var theirDone = false
+        let started = now()
+        var received = 0
+        var nextProgressLog = started + 5_000
+        var pending: (verifying: Task<[Result<Entry, EntryRejection>], Never>, since: UInt64)?
         reading: while let chunk = try await reader.next() {
             metrics.tcpBytesIn += chunk.count
             let frames: [[UInt8]]
@@ -210,13 +222,28 @@ extension Node {
                 case .versionVector(let heads, let quarantined):
                     control.yield(.theirVersionVector(heads: heads, quarantined: Set(quarantined)))
                 case .entries(let batch), .push(let batch):
-                    await ingest(batch, from: peer, viaSync: true)
+                    // Verification of this batch (all cores) overlaps the commit of the previous one.
+                    let admitted = admit(batch)
+                    let verifying = Task.detached { LogStore.decodeAndVerify(admitted) }
+                    if let p = pending { _ = await commit(await p.verifying.value, from: peer, viaSync: true, started: p.since) }
+                    pending = (verifying, DispatchTime.now().uptimeNanoseconds)
+                    received += batch.count
+                    if received > GossipNodeDefaults.bulkSessionEntries { bulkReceiving.insert(session) }
+                    if now() >= nextProgressLog {
+                        // A big catch-up (a laptop back after a week) says how it is going.
+                        nextProgressLog = now() + 5_000
+                        log.info("catching up", metadata: ["from": "\(peer.hex.prefix(12))", "entries": "\(received)",
+                                                           "per_second": "\(received * 1000 / max(1, Int(now() - started)))"])
+                    }
                 case .forkProofs(let proofs):
                     for p in proofs {
                         guard let proof = try? ForkProof(first: p.first, second: p.second) else { metrics.reject("bad_fork_proof"); continue }
                         if (try? await store.ingest(proof: proof, now: now())) == true { await afterStore([], forks: true, from: peer, pushOn: false) }
                     }
                 case .syncDone:
+                    // Everything they sent is stored before our final frame says so.
+                    if let p = pending { _ = await commit(await p.verifying.value, from: peer, viaSync: true, started: p.since) }
+                    pending = nil
                     theirDone = true
                     control.yield(.finish)
                 default:
@@ -225,8 +252,13 @@ extension Node {
             }
             if opener.peerFinished { break reading }
         }
+        if let p = pending { _ = await commit(await p.verifying.value, from: peer, viaSync: true, started: p.since) }
         guard theirDone else { throw SessionError.closed }
         metrics.tcpBytesOut += try await sender.value
+        if received >= 1_000 || now() - started >= 5_000 {
+            log.info("caught up", metadata: ["from": "\(peer.hex.prefix(12))", "entries": "\(received)",
+                                             "seconds": "\(Double(now() - started) / 1000)"])
+        }
     }
 
     /// The sending half: greeting, then what the peer lacks, then `syncDone`, then (once the

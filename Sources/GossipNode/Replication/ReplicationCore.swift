@@ -13,8 +13,11 @@ public struct ReplicationConfiguration: Sendable {
     public var maxConcurrentSyncs = 2
     /// Eager-push fanout for relayed entries: ceil(ln N) + this.
     public var fanoutExtra = 2
-    /// A writer pushes its own entries to every peer while the cluster has at most this many.
-    public var pushToAllBelow = 16
+    /// A writer pushes its own entries to every peer while the cluster has at most this many
+    /// nodes (one hop to everyone; a federation of one person's or one team's machines), and
+    /// the nodes that got an entry straight from its author relay it to only `fanoutExtra` peers,
+    /// against loss. Above it, pushes spread epidemically: ceil(ln N) + `fanoutExtra` per hop.
+    public var pushToAllBelow = 64
 
     public init() {}
 
@@ -51,6 +54,8 @@ public struct ReplicationCore: Sendable {
     private var mismatchSince: [Bytes32: UInt64] = [:]
     private var lastSync: [Bytes32: UInt64] = [:]
     private var active: Set<Bytes32> = []
+    /// When each peer's digest last equalled ours.
+    private var agreedAt: [Bytes32: UInt64] = [:]
     private var wanted: [Bytes32] = []
     private var nextPeriodicSync: UInt64 = 0
     private var rng: SplitMix64
@@ -64,14 +69,14 @@ public struct ReplicationCore: Sendable {
     public var peerCount: Int { peers.count }
 
     public mutating func peerUp(_ p: Bytes32) { if p != me { peers.insert(p) } }
-    public mutating func peerDown(_ p: Bytes32) { peers.remove(p); mismatchSince[p] = nil; wanted.removeAll { $0 == p } }
+    public mutating func peerDown(_ p: Bytes32) { peers.remove(p); mismatchSince[p] = nil; agreedAt[p] = nil; wanted.removeAll { $0 == p } }
 
     /// The local digest changed (an entry or a fork proof was stored).
     public mutating func setDigest(_ d: Bytes32) { myDigest = d }
 
     /// A peer's digest arrived piggybacked on a probe.
     public mutating func digestReceived(_ d: Bytes32, from peer: Bytes32, now: UInt64) -> [ReplicationEffect] {
-        guard d != myDigest else { mismatchSince[peer] = nil; return [] }
+        guard d.fingerprint != myDigest.fingerprint else { mismatchSince[peer] = nil; agreedAt[peer] = now; return [] }
         let since = mismatchSince[peer] ?? now
         mismatchSince[peer] = since
         guard now >= since + configuration.mismatchGraceMillis else { return [] }
@@ -93,6 +98,8 @@ public struct ReplicationCore: Sendable {
         let fanout: Int
         if from == nil && n <= configuration.pushToAllBelow {
             fanout = candidates.count
+        } else if let from, n <= configuration.pushToAllBelow, keys.allSatisfy({ $0.author == from }) {
+            fanout = configuration.fanoutExtra  // the author reached everyone it knows already
         } else {
             fanout = Int(log(Double(n)).rounded(.up)) + configuration.fanoutExtra
         }
@@ -127,7 +134,12 @@ public struct ReplicationCore: Sendable {
         if nextPeriodicSync == 0 { nextPeriodicSync = now + configuration.syncIntervalMillis }
         if now >= nextPeriodicSync {
             nextPeriodicSync = now + configuration.syncIntervalMillis
-            if let p = peers.filter({ !active.contains($0) }).sorted().randomElement(using: &rng) {
+            // A digest rides on every probe and ack, and a mismatch opens a session by itself.
+            // The periodic sync is for a node that hears no digests (UDP blocked, every datagram
+            // lost): while some peer agreed with us lately and none disagrees, it is skipped, so
+            // an idle, converged cluster opens no sessions at all.
+            let converged = mismatchSince.isEmpty && agreedAt.values.contains { now < $0 + configuration.syncIntervalMillis }
+            if !converged, let p = peers.filter({ !active.contains($0) }).sorted().randomElement(using: &rng) {
                 effects += request(p, now: now, force: true)
             }
         }
