@@ -86,4 +86,7 @@ extension Bytes32 {
     /// The first 8 bytes, the rest zero: what a probe carries of a digest (enough to notice a
     /// difference; a collision only delays a sync until the next write or the next periodic one).
     public var fingerprint: Bytes32 { Bytes32(w0: w0, w1: 0, w2: 0, w3: 0) }
+
+    /// These bytes with `x` folded into the first 8 (XOR).
+    public func mixing(_ x: UInt64) -> Bytes32 { Bytes32(w0: w0 ^ x, w1: w1, w2: w2, w3: w3) }
 }

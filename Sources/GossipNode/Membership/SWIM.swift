@@ -59,6 +59,12 @@ public struct SWIM: Sendable {
         }
         return (a, s, d)
     }
+    /// An order-independent fingerprint of who is a member here (this node and every member
+    /// alive or suspect): equal on two nodes that see the same members.
+    public var membershipFingerprint: UInt64 {
+        members.values.reduce(me.w0) { $1.state == .alive || $1.state == .suspect ? $0 ^ $1.id.w0 : $0 }
+    }
+
     public var selfUpdate: MemberUpdate { MemberUpdate(member: me, address: myAddress, incarnation: incarnation, state: .alive) }
 
     // MARK: - Inputs

@@ -177,6 +177,12 @@ public actor Node {
         }
     }
 
+    /// What probes carry: the log digest with the membership folded in, so two nodes that hold
+    /// the same entries but see different members (a join whose news ran out of retransmits)
+    /// also differ, and the sync that follows exchanges the member lists. (Membership
+    /// anti-entropy without periodic full-state exchanges: an idle, converged cluster is silent.)
+    var gossipDigest: Bytes32 { digest.mixing(swim.membershipFingerprint) }
+
     func attachUDP(_ out: AsyncStream<AddressedEnvelope<ByteBuffer>>.Continuation) {
         udpOut = out
         isBound = true
@@ -192,7 +198,7 @@ public actor Node {
     func startUp() async {
         digest = await store.digest()
         entryCount = await store.entryCount()
-        repl.setDigest(digest)
+        repl.setDigest(gossipDigest)
         let t = now()
         let remembered = (try? await store.rememberedPeers()) ?? []
         let updates = remembered.filter { $0.author != identity.publicKey }
@@ -275,7 +281,9 @@ public actor Node {
         perform(swim.handle(packet, from: from, now: t))
         for message in packet.messages {
             switch message {
-            case .digest(let d, _): perform(repl.digestReceived(d, from: packet.sender, now: t))
+            case .digest(let d, _):
+                repl.setDigest(gossipDigest)
+                perform(repl.digestReceived(d, from: packet.sender, now: t))
             case .push(let entries): await ingest(entries, from: packet.sender, viaSync: false)
             default: break
             }
@@ -303,7 +311,7 @@ public actor Node {
         for e in effects {
             switch e {
             case .send(let address, _, var messages):
-                messages.append(.digest(digest, entries: entryCount))
+                messages.append(.digest(gossipDigest, entries: entryCount))
                 send(messages, to: address)
             case .changed(let u):
                 if u.state == .alive { repl.peerUp(u.member) } else { repl.peerDown(u.member) }
@@ -415,7 +423,7 @@ public actor Node {
         guard !stored.isEmpty || forks else { return }
         digest = await store.digest()
         entryCount = await store.entryCount()
-        repl.setDigest(digest)
+        repl.setDigest(gossipDigest)
         for e in stored { for c in subscribers.values { c.yield(e) } }
         guard pushOn, !stored.isEmpty else { return }
         var map: [EntryKey: [UInt8]] = [:]
