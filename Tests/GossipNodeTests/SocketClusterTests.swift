@@ -33,6 +33,7 @@ struct SocketClusterTests {
         c.bind = HostPort(host: "127.0.0.\(2 + i)", port: 0)
         c.seeds = seeds
         c.swim = .fast
+        c.tickMillis = 40
         c.replication = .fast
         c.restoreGraceMillis = 0
         let node = Node(identity: identity, networkKey: networkKey, store: store, configuration: c)
@@ -94,6 +95,7 @@ struct SocketRestoreTests {
         c.bind = HostPort(host: bind, port: 0)
         c.seeds = seeds
         c.swim = .fast
+        c.tickMillis = 40
         c.replication = .fast
         c.restoreGraceMillis = grace
         return Node(identity: identity, networkKey: SocketClusterTests.networkKey, store: store, configuration: c)

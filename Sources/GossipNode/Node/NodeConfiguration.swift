@@ -57,8 +57,8 @@ public struct NodeConfiguration: Sendable {
     public var replication = ReplicationConfiguration()
     /// Entries accepted from the network per author per hour.
     public var quotaPerHour = AuthorQuota.defaultPerHour
-    /// How often the cores are ticked.
-    public var tickMillis: UInt64 = 50
+    /// How often the cores are ticked (a tenth of the LAN probe interval; the fast profile uses 40).
+    public var tickMillis: UInt64 = 100
     /// After a start with known peers, local writes wait at most this long for a first sync
     /// (fork-safe restore: learn this node's own latest entries from peers before writing).
     public var restoreGraceMillis: UInt64 = 10_000

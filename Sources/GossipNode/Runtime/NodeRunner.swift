@@ -35,7 +35,7 @@ public enum NodeRunner {
         config.hostName = settings.value("host-name") ?? machineHostName()
         switch settings.value("profile") ?? "lan" {
         case "lan": break
-        case "fast": config.swim = .fast; config.replication = .fast
+        case "fast": config.swim = .fast; config.replication = .fast; config.tickMillis = 40
         case let p: throw UserError("--profile \(p): expected lan or fast")
         }
 
