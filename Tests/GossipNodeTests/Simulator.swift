@@ -111,7 +111,7 @@ final class Simulation {
             process(n, n.swim.handle(packet, from: "n\(from)", now: now))
             for m in packet.messages {
                 switch m {
-                case .digest(let d, _): process(n, n.repl.digestReceived(d, from: packet.sender, now: now))
+                case .digest(let d, let e): process(n, n.repl.digestReceived(d, entries: e, from: packet.sender, now: now))
                 case .push(let entries): receivePush(n, entries: entries, from: nodes[from])
                 default: break
                 }
@@ -201,7 +201,7 @@ final class Simulation {
             if n.held[key.author]?.remove(seq + 1) != nil { seq += 1 } else { break }
         }
         n.heads[key.author] = seq
-        n.repl.setDigest(n.digest)
+        n.repl.setDigest(n.digest, entries: n.entryCount)
         return stored
     }
 

@@ -198,7 +198,7 @@ public actor Node {
     func startUp() async {
         digest = await store.digest()
         entryCount = await store.entryCount()
-        repl.setDigest(gossipDigest)
+        repl.setDigest(gossipDigest, entries: entryCount)
         let t = now()
         let remembered = (try? await store.rememberedPeers()) ?? []
         let updates = remembered.filter { $0.author != identity.publicKey }
@@ -281,9 +281,9 @@ public actor Node {
         perform(swim.handle(packet, from: from, now: t))
         for message in packet.messages {
             switch message {
-            case .digest(let d, _):
-                repl.setDigest(gossipDigest)
-                perform(repl.digestReceived(d, from: packet.sender, now: t))
+            case .digest(let d, let n):
+                repl.setDigest(gossipDigest, entries: entryCount)
+                perform(repl.digestReceived(d, entries: n, from: packet.sender, now: t))
             case .push(let entries): await ingest(entries, from: packet.sender, viaSync: false)
             default: break
             }
@@ -423,7 +423,7 @@ public actor Node {
         guard !stored.isEmpty || forks else { return }
         digest = await store.digest()
         entryCount = await store.entryCount()
-        repl.setDigest(gossipDigest)
+        repl.setDigest(gossipDigest, entries: entryCount)
         for e in stored { for c in subscribers.values { c.yield(e) } }
         guard pushOn, !stored.isEmpty else { return }
         var map: [EntryKey: [UInt8]] = [:]

@@ -18,6 +18,9 @@ public struct ReplicationConfiguration: Sendable {
     /// the nodes that got an entry straight from its author relay it to only `fanoutExtra` peers,
     /// against loss. Above it, pushes spread epidemically: ceil(ln N) + `fanoutExtra` per hop.
     public var pushToAllBelow = 64
+    /// A peer holding this many more entries than this node means it is far behind: it syncs at
+    /// once instead of waiting out the mismatch grace.
+    public var farBehindEntries: UInt64 = 64
 
     public init() {}
 
@@ -50,6 +53,7 @@ public struct ReplicationCore: Sendable {
     public let me: Bytes32
     public let configuration: ReplicationConfiguration
     public private(set) var myDigest: Bytes32
+    private var myEntries: UInt64 = 0
     private var peers: Set<Bytes32> = []
     private var mismatchSince: [Bytes32: UInt64] = [:]
     private var lastSync: [Bytes32: UInt64] = [:]
@@ -72,13 +76,16 @@ public struct ReplicationCore: Sendable {
     public mutating func peerDown(_ p: Bytes32) { peers.remove(p); mismatchSince[p] = nil; agreedAt[p] = nil; wanted.removeAll { $0 == p } }
 
     /// The local digest changed (an entry or a fork proof was stored).
-    public mutating func setDigest(_ d: Bytes32) { myDigest = d }
+    public mutating func setDigest(_ d: Bytes32, entries: UInt64) { myDigest = d; myEntries = entries }
 
     /// A peer's digest arrived piggybacked on a probe.
-    public mutating func digestReceived(_ d: Bytes32, from peer: Bytes32, now: UInt64) -> [ReplicationEffect] {
+    public mutating func digestReceived(_ d: Bytes32, entries theirs: UInt64, from peer: Bytes32, now: UInt64) -> [ReplicationEffect] {
         guard d.fingerprint != myDigest.fingerprint else { mismatchSince[peer] = nil; agreedAt[peer] = now; return [] }
         let since = mismatchSince[peer] ?? now
         mismatchSince[peer] = since
+        // Far behind (back from a long absence): no grace for pushes in flight, and this node
+        // starts the session itself, whichever id is smaller.
+        if theirs >= myEntries + configuration.farBehindEntries { return request(peer, now: now, force: false) }
         guard now >= since + configuration.mismatchGraceMillis else { return [] }
         // Both sides see the mismatch; the one with the smaller id starts, unless the other
         // has been quiet for too long (it may be unable to dial us).
