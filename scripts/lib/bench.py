@@ -451,14 +451,13 @@ def part_sync() -> dict:
             before = export_size(c, 1, author)
             c.write_many(d, nodes=[1], threads=4 if d > 10 else 1, prefix=f"sync{d}")
             size = export_size(c, 1, author) - before
-            m1a = c.metrics(1)
             port_counters([GOSSIP_PORT])
             c.start(2)
             c.wait_healthy(2)
             t = c.wait_converged(120)
             time.sleep(1)  # the last frames and the closing of the session
             wire = counted_bytes()
-            m1b, m2 = c.metrics(1), c.metrics(2)
+            m2 = c.metrics(2)
             tcp = sum(m2.get(f'gossip_node_bytes_total{{transport="tcp",direction="{d_}"}}', 0) for d_ in ("in", "out"))
             sessions = m2.get('gossip_node_sync_sessions_total{outcome="exchanged"}', 0)
             udp = (m2.get('gossip_node_bytes_total{transport="udp",direction="in"}', 0)

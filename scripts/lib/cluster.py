@@ -151,7 +151,7 @@ class Cluster:
         self.meta = {"nodes": n, "bin": bin_path, "profile": profile, "extra": extra or []}
         self.save()
         self.enter()
-        self.heal(quiet=True)
+        self.heal()
         for i in self.nodes():
             self.init_node(i)
         for i in self.nodes():
@@ -438,7 +438,7 @@ class Cluster:
         r["loss"] = percent
         self._apply(r)
 
-    def heal(self, quiet: bool = False) -> None:
+    def heal(self) -> None:
         self._apply({"partition": [], "loss": 0})
 
     # ----- convergence

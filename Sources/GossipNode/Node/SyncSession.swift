@@ -224,9 +224,10 @@ extension Node {
                 case .entries(let batch), .push(let batch):
                     // Verification of this batch (all cores) overlaps the commit of the previous one.
                     let admitted = admit(batch)
+                    let since = DispatchTime.now().uptimeNanoseconds
                     let verifying = Task.detached { LogStore.decodeAndVerify(admitted) }
                     if let p = pending { _ = await commit(await p.verifying.value, from: peer, viaSync: true, started: p.since) }
-                    pending = (verifying, DispatchTime.now().uptimeNanoseconds)
+                    pending = (verifying, since)
                     received += batch.count
                     if received > GossipNodeDefaults.bulkSessionEntries { bulkReceiving.insert(session) }
                     if now() >= nextProgressLog {
