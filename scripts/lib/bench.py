@@ -266,6 +266,26 @@ def part_ingest() -> dict:
             "store_recall_p99_ms": float(recall.group(2)) if recall else None, "raw": out.strip().splitlines()}
 
 
+def spread_times(n: int, send, deliveries, timeout: float, poll: float, events: int = 20) -> tuple[list[float], list[float]]:
+    """Sends `events` events from rotating origins; for each, the time from its delivery at the
+    origin to the last node's, and every other node's delay (seconds)."""
+    times, per_node = [], []
+    for k in range(events):
+        origin = 1 + (k * 7) % n
+        send(origin, k)
+        deadline = time.time() + timeout
+        while len(deliveries(k)) < n:
+            if time.time() > deadline:
+                raise RuntimeError(f"event {k}: reached {len(deliveries(k))} of {n} nodes in {timeout:.0f} s")
+            time.sleep(poll)
+        d = deliveries(k)
+        t0 = d[origin]
+        times.append(max(d.values()) - t0)
+        per_node += [t - t0 for i, t in d.items() if i != origin]
+        time.sleep(0.1)
+    return times, per_node
+
+
 def part_propagation() -> dict:
     """One small event written at one node, time until every node has it: gossip-node vs Serf."""
     result = {}
@@ -275,42 +295,17 @@ def part_propagation() -> dict:
         try:
             wait_members(c, n)
             ev = Events(c, list(c.nodes()))
-            times, per_node = [], []
-            for k in range(20):
-                origin = 1 + (k * 7) % n
-                key = f"prop-{n}-{k}"
-                c.write_memory(origin, f"propagation probe {k}", key=key)
-                deadline = time.time() + 10
-                while len(ev.deliveries(key)) < n:
-                    if time.time() > deadline:
-                        raise RuntimeError(f"{key}: reached {len(ev.deliveries(key))} of {n} nodes in 10 s")
-                    time.sleep(0.002)
-                d = ev.deliveries(key)
-                t0 = d[origin]
-                times.append(max(d.values()) - t0)
-                per_node += [t - t0 for i, t in d.items() if i != origin]
-                time.sleep(0.1)
+            times, per_node = spread_times(
+                n, lambda origin, k: c.write_memory(origin, f"propagation probe {k}", key=f"prop-{n}-{k}"),
+                lambda k: ev.deliveries(f"prop-{n}-{k}"), timeout=10, poll=0.002)
         finally:
             c.destroy()
         log(f"propagation: Serf, {n} agents")
         serf = SerfCluster(n, os.path.join(WORK, "serf-events"))
         try:
             time.sleep(2)
-            s_times, s_per_node = [], []
-            for k in range(20):
-                origin = 1 + (k * 7) % n
-                payload = f"p{n}-{k}"
-                serf.event(origin, payload)
-                deadline = time.time() + 30
-                while len(serf.deliveries(payload)) < n:
-                    if time.time() > deadline:
-                        raise RuntimeError(f"Serf event {payload}: reached {len(serf.deliveries(payload))} of {n} agents in 30 s")
-                    time.sleep(0.01)
-                d = serf.deliveries(payload)
-                t0 = d[origin]
-                s_times.append(max(d.values()) - t0)
-                s_per_node += [t - t0 for i, t in d.items() if i != origin]
-                time.sleep(0.1)
+            s_times, s_per_node = spread_times(n, lambda origin, k: serf.event(origin, f"p{n}-{k}"),
+                                               lambda k: serf.deliveries(f"p{n}-{k}"), timeout=30, poll=0.01)
         finally:
             serf.close()
         g50, s50 = pct(times, 50), pct(s_times, 50)
