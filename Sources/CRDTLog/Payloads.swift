@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The JSON payload of a `memory` entry. Unknown fields are kept in the entry and ignored here.
 public struct MemoryPayload: Codable, Sendable, Hashable {

@@ -1,8 +1,18 @@
 import ArgumentParser
 import CRDTLog
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import GossipNode
 import Wire
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 @main
 struct GossipNodeCommand: AsyncParsableCommand {
@@ -31,7 +41,7 @@ struct DataOption: ParsableArguments {
             if required { throw ValidationError("say which data directory: --data DIR (or set GOSSIP_NODE_DATA)") }
             return nil
         }
-        return DataDirectory((d as NSString).expandingTildeInPath)
+        return DataDirectory(expandingTilde(d))
     }
 }
 
@@ -49,10 +59,10 @@ struct ClientOptions: ParsableArguments {
         if let api { flags["api"] = [api] }
         if let apiTokenFile { flags["api-token-file"] = [apiTokenFile] }
         let dir = data ?? ProcessInfo.processInfo.environment["GOSSIP_NODE_DATA"]
-        let settings = try Settings(flags: flags, dataDirectory: dir.map { ($0 as NSString).expandingTildeInPath })
+        let settings = try Settings(flags: flags, dataDirectory: dir.map { expandingTilde($0) })
         var c = APIClient(address: try settings.hostPort("api", defaultPort: GossipNodeDefaults.apiPort))
         if let f = settings.value("api-token-file") {
-            do { c.token = try IdentityFile.readSecret(at: f).trimmingCharacters(in: .whitespacesAndNewlines) } catch { throw UserError(error.description) }
+            do { c.token = try IdentityFile.readSecret(at: f).trimming() } catch { throw UserError(error.description) }
         }
         return c
     }
@@ -67,13 +77,8 @@ func check(_ r: APIClient.Reply, _ what: String) throws -> JSONValue {
     return j
 }
 
-func percentEncode(_ s: String) -> String {
-    var allowed = CharacterSet.alphanumerics
-    allowed.insert(charactersIn: "-._~")
-    return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
-}
 
-func printError(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+func printError(_ s: String) { writeStandardError(s + "\n") }
 
 /// True when standard error is a terminal (progress is drawn there; otherwise logged).
 let stderrIsTerminal = isatty(2) == 1
@@ -88,7 +93,7 @@ struct Init: AsyncParsableCommand {
 
     func run() async throws {
         let dir = try data.directory()!
-        let author = try dir.initialise(networkKeyFile: networkKeyFile.map { ($0 as NSString).expandingTildeInPath })
+        let author = try dir.initialise(networkKeyFile: networkKeyFile.map { expandingTilde($0) })
         print(author.hex)
         if networkKeyFile == nil {
             printError("created \(dir.path) with a new network key; other members need a copy of \(dir.networkKeyPath)")
@@ -172,7 +177,7 @@ struct Remember: ParsableCommand {
     @Argument(help: "The memory's text.") var text: [String]
 
     func validate() throws {
-        if text.joined(separator: " ").trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("give the memory's text, e.g. gossip-node remember --category lesson \"...\"") }
+        if text.joined(separator: " ").trimming(" \t").isEmpty { throw ValidationError("give the memory's text, e.g. gossip-node remember --category lesson \"...\"") }
     }
 
     func run() throws {
@@ -277,7 +282,7 @@ struct Breaker: ParsableCommand {
                 let target = "\(b["provider"]?.stringValue ?? "")/\(b["model"]?.stringValue ?? "")"
                 let until = b["resets_at"]?.stringValue.map { " until \($0)" } ?? ""
                 let reason = b["reason"]?.stringValue.map { " (\($0))" } ?? ""
-                print("\(target.padding(toLength: max(28, target.count), withPad: " ", startingAt: 0)) \(b["state"]?.stringValue ?? "")\(until)\(reason)  by \(b["host"]?.stringValue ?? "?")")
+                print("\(target.padded(to: 28)) \(b["state"]?.stringValue ?? "")\(until)\(reason)  by \(b["host"]?.stringValue ?? "?")")
             }
         }
     }
@@ -291,7 +296,7 @@ struct Peers: ParsableCommand {
         let ps = j["peers"]?.arrayValue ?? []
         if ps.isEmpty { printError("no peers known yet"); return }
         for p in ps {
-            print("\((p["author"]?.stringValue ?? "").prefix(16))…  \((p["address"]?.stringValue ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) \((p["state"]?.stringValue ?? "").padding(toLength: 8, withPad: " ", startingAt: 0)) \(p["last_seen"]?.stringValue ?? "never seen")")
+            print("\((p["author"]?.stringValue ?? "").prefix(16))…  \((p["address"]?.stringValue ?? "").padded(to: 22)) \((p["state"]?.stringValue ?? "").padded(to: 8)) \(p["last_seen"]?.stringValue ?? "never seen")")
         }
     }
 }

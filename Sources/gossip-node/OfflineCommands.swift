@@ -1,8 +1,18 @@
 import ArgumentParser
 import CRDTLog
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import GossipNode
 import Wire
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +33,7 @@ struct Verify: AsyncParsableCommand {
         } catch { throw UserError("verify could not read the database: \(error)") }
         progress.finish()
         await store.close()
-        print("checked \(report.entriesChecked) entries of \(report.authorsChecked) authors, \(report.forkProofsChecked) fork proofs, and every view, in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        print("checked \(report.entriesChecked) entries of \(report.authorsChecked) authors, \(report.forkProofsChecked) fork proofs, and every view, in \(decimal(Date().timeIntervalSince(start), places: 1)) s")
         if report.isClean { print("clean"); return }
         print("\(report.problems.count) problem(s):")
         for p in report.problems.prefix(200) { print("  \(p)") }
@@ -54,8 +64,10 @@ struct Export: AsyncParsableCommand {
         })
         let store: LogStore
         do { store = try LogStore(path: dir.databasePath, identity: nil) } catch { throw UserError("cannot open \(dir.databasePath): \(error)") }
-        let out = FileHandle.standardOutput
-        out.write(Data(Bundle.magic))
+        func out(_ bytes: [UInt8]) throws {
+            do { try writeAll(1, bytes) } catch { throw UserError("cannot write the bundle to standard output: \(error)") }
+        }
+        try out(Bundle.magic)
         var count = 0
         let authors = await store.versionVector().heads.keys.sorted().filter { wanted.isEmpty || wanted.contains($0) }
         for a in authors {
@@ -65,7 +77,7 @@ struct Export: AsyncParsableCommand {
                 if es.isEmpty { break }
                 var w = ByteWriter(capacity: es.count * 600)
                 for e in es { let b = e.encoded; w.u32(UInt32(b.count)); w.raw(b) }
-                out.write(Data(w.bytes))
+                try out(w.bytes)
                 count += es.count
                 after = es.last!.seq
             }
@@ -76,7 +88,7 @@ struct Export: AsyncParsableCommand {
             w.u32(Bundle.proofMarker)
             w.u32(UInt32(p.first.signedHeader.count)); w.raw(p.first.signedHeader)
             w.u32(UInt32(p.second.signedHeader.count)); w.raw(p.second.signedHeader)
-            out.write(Data(w.bytes))
+            try out(w.bytes)
             proofs += 1
         }
         await store.close()

@@ -11,7 +11,9 @@ final class Simulation {
         var latencyMillis: UInt64 = 5
         var jitterMillis: UInt64 = 5
         var loss = 0.0
-        var tickMillis: UInt64 = 100
+        /// The longest a node sleeps between ticks; it ticks at its cores' next deadline, as the
+        /// real node does.
+        var tickMillis: UInt64 = 1_000
         var entryBytes = 300
         var swim = SWIMConfiguration()
         var replication = ReplicationConfiguration()
@@ -30,6 +32,9 @@ final class Simulation {
         /// When (and after how many hops) this node first stored an entry being traced.
         var firstSeen: [EntryKey: (time: UInt64, hops: Int)] = [:]
         var bytesSent = 0
+        /// When this node's timer fires next, and which timer that is (older ones are stale).
+        var wakeAt: UInt64 = .max
+        var timerGeneration = 0
         init(id: Bytes32, index: Int, swim: SWIM, repl: ReplicationCore) { self.id = id; self.index = index; self.swim = swim; self.repl = repl }
 
         var digest: Bytes32 { Bytes32(w0: digestAcc, w1: UInt64(heads.count), w2: 0, w3: 0) }
@@ -37,7 +42,7 @@ final class Simulation {
     }
 
     enum Event {
-        case tick(Int)
+        case tick(Int, generation: Int)
         case udp(to: Int, from: Int, packet: Packet)
         case syncDone(a: Int, b: Int)
     }
@@ -63,7 +68,10 @@ final class Simulation {
             nodes.append(Node(id: id, index: i, swim: swim, repl: repl))
             group.append(0)
         }
-        for n in nodes { schedule(.tick(n.index), at: now + UInt64.random(in: 0..<config.tickMillis, using: &rng)) }
+        for n in nodes {
+            n.wakeAt = now + UInt64.random(in: 0..<100, using: &rng)
+            schedule(.tick(n.index, generation: 0), at: n.wakeAt)
+        }
     }
 
     static func nodeID(_ i: Int) -> Bytes32 { Bytes32(w0: UInt64(i) &* 0x9E37_79B9_7F4A_7C15 | 1, w1: UInt64(i), w2: 0, w3: 0) }
@@ -98,12 +106,13 @@ final class Simulation {
 
     private func handle(_ e: Event) {
         switch e {
-        case .tick(let i):
+        case .tick(let i, let generation):
             let n = nodes[i]
-            guard n.up else { return }
+            guard n.up, generation == n.timerGeneration else { return }
+            n.wakeAt = .max
             process(n, n.swim.tick(now: now))
             process(n, n.repl.tick(now: now))
-            schedule(.tick(i), at: now + config.tickMillis)
+            reschedule(n)
         case .udp(let to, let from, let packet):
             let n = nodes[to]
             guard n.up else { return }
@@ -123,7 +132,19 @@ final class Simulation {
 
     // MARK: - Effects
 
+    /// Moves the node's timer to its cores' next deadline when that is sooner (the node's
+    /// `scheduleTick`: at least 10 ms and at most `tickMillis` ahead).
+    func reschedule(_ n: Node) {
+        guard n.up else { return }
+        let due = min(max(min(n.swim.nextDeadline(now: now), n.repl.nextDeadline(now: now)), now + 10), now + config.tickMillis)
+        guard due < n.wakeAt else { return }
+        n.timerGeneration += 1
+        n.wakeAt = due
+        schedule(.tick(n.index, generation: n.timerGeneration), at: due)
+    }
+
     func process(_ n: Node, _ effects: [MembershipEffect]) {
+        defer { reschedule(n) }
         for e in effects {
             switch e {
             case .send(let address, _, var messages):
@@ -138,6 +159,7 @@ final class Simulation {
     }
 
     func process(_ n: Node, _ effects: [ReplicationEffect]) {
+        defer { reschedule(n) }
         for e in effects {
             switch e {
             case .push(let keys, let peers):
@@ -268,8 +290,9 @@ final class Simulation {
         let known = n.swim.members.values.map { MemberUpdate(member: $0.id, address: $0.address, incarnation: $0.incarnation, state: .alive) }
         n.swim = SWIM(me: n.id, address: "n\(i)", incarnation: n.swim.incarnation + 1, configuration: config.swim, seed: rng.next())
         n.repl = ReplicationCore(me: n.id, digest: n.digest, configuration: config.replication, seed: rng.next())
+        n.wakeAt = .max
+        n.timerGeneration += 1
         process(n, n.swim.learn(known, now: now))
-        schedule(.tick(i), at: now + 1)
     }
 
     // MARK: - Observations

@@ -37,4 +37,29 @@ struct SyncPlanTests {
         let plan = SyncPlan.toSend(mine: vv([(a, 10, h1)]), theirs: [], theirQuarantined: [a])
         #expect(plan.isEmpty)
     }
+
+    @Test func announcesHeadsAnotherSessionIsReceiving() {
+        // Stored: a at 4, b at 3. Another session's peer announced a at 10 and b at 2.
+        let c = Bytes32(w0: 3, w1: 0, w2: 0, w3: 0)
+        let promised = [VersionVectorHead(author: a, seq: 10, head: h2), VersionVectorHead(author: b, seq: 2, head: h1),
+                        VersionVectorHead(author: c, seq: 7, head: h1)]
+        guard case .versionVector(let heads, _) = SyncPlan.message(vv([(a, 4, h1), (b, 3, h2)]), promised: promised) else {
+            Issue.record("not a version vector"); return
+        }
+        #expect(heads == [VersionVectorHead(author: a, seq: 10, head: h2), VersionVectorHead(author: b, seq: 3, head: h2),
+                          VersionVectorHead(author: c, seq: 7, head: h1)])
+        // A peer holding exactly what is promised then sends nothing.
+        #expect(SyncPlan.toSend(mine: vv([(a, 10, h2), (c, 7, h1)]), theirs: heads, theirQuarantined: []).isEmpty)
+    }
+
+    @Test func promisesNeverOverrideAQuarantineOrAnEqualSeq() {
+        var mine = vv([(a, 5, h1)])
+        mine.quarantined = [b]
+        let promised = [VersionVectorHead(author: a, seq: 5, head: h2), VersionVectorHead(author: b, seq: 9, head: h1)]
+        guard case .versionVector(let heads, let quarantined) = SyncPlan.message(mine, promised: promised) else {
+            Issue.record("not a version vector"); return
+        }
+        #expect(heads == [VersionVectorHead(author: a, seq: 5, head: h1)])
+        #expect(quarantined == [b])
+    }
 }

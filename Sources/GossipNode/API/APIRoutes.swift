@@ -236,7 +236,7 @@ struct APIHandlers: Sendable {
         var kinds: Set<String>? = nil
         if let k = query(r, "kinds") {
             var set = Set<String>()
-            for name in k.split(separator: ",").map({ String($0).trimmingCharacters(in: " ") }) where !name.isEmpty {
+            for name in k.split(separator: ",").map({ String($0).trimming(" ") }) where !name.isEmpty {
                 guard let kind = known[name] else { throw APIError.invalid("kinds", "takes memory, breaker, benchmark (comma-separated)") }
                 set.insert(kind)
                 if kind == EntryKind.memory { set.insert(EntryKind.memoryRetraction) }

@@ -148,6 +148,24 @@ public struct SWIM: Sendable {
         return effects
     }
 
+    /// The earliest time at which ``tick(now:)`` has work: the next probe, a probe or relay
+    /// timing out, a suspicion running out, pending gossip, the next reconnect. The node sleeps
+    /// until then (an idle node wakes about once per probe interval, not ten times a second).
+    public func nextDeadline(now: UInt64) -> UInt64 {
+        let scale = UInt64(localHealth + 1)
+        var due = min(nextProbeAt, nextReconnectAt)
+        if !broadcasts.isEmpty { due = min(due, max(nextGossipAt, now)) }
+        for p in probes.values {
+            due = min(due, p.sentAt + (p.phase == .direct ? configuration.probeTimeoutMillis : configuration.probeIntervalMillis) * scale)
+        }
+        for r in relays.values { due = min(due, r.deadline) }
+        if !suspectedAt.isEmpty {
+            let timeout = configuration.suspicionTimeout(members: members.count) * scale
+            for since in suspectedAt.values { due = min(due, since + timeout) }
+        }
+        return due
+    }
+
     /// Advances time: probes, timeouts, suspicion, gossip, reconnects.
     public mutating func tick(now: UInt64) -> [MembershipEffect] {
         var effects: [MembershipEffect] = []

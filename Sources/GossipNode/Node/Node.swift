@@ -58,6 +58,16 @@ public actor Node {
     var dialing: Set<String> = []
     /// Sessions receiving a big catch-up right now (more than ``GossipNodeDefaults/bulkSessionEntries``).
     var bulkReceiving: Set<UInt64> = []
+    /// The cores' timer (see ``scheduleTick()``), when it fires, and whether it runs at all.
+    var tickTimer: Task<Void, Never>?
+    var tickWakeAt: UInt64 = 0
+    var timerRunning = false
+    /// Sessions that announced this node's version vector and wait for the peer's.
+    var vectorPending: Set<UInt64> = []
+    /// The heads each running session's peer announced: what that session is receiving.
+    var promisedHeads: [UInt64: [VersionVectorHead]] = [:]
+    /// Sessions waiting to announce a version vector until ``vectorPending`` empties.
+    var vectorWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     /// The specific address gossip is bound to, which TCP dials start from (nil for a wildcard).
     var localDialAddress: SocketAddress?
     var subscribers: [UInt64: AsyncStream<Entry>.Continuation] = [:]
@@ -143,12 +153,7 @@ public actor Node {
                     }
                 }
             }
-            tasks.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: .milliseconds(Int(self.configuration.tickMillis)))
-                    await self.tick()
-                }
-            }
+            tasks.addTask { await self.runTimer() }
         }
     }
 
@@ -231,6 +236,45 @@ public actor Node {
         try? await Task.sleep(for: .milliseconds(50))
     }
 
+    /// Runs the cores' timer until cancelled: one timer set to the earliest deadline of SWIM,
+    /// replication, the write fence and the seed retries, moved earlier whenever a message or a
+    /// write brings a deadline closer (see ``scheduleTick()``).
+    func runTimer() async {
+        let (stopped, stop) = AsyncStream<Void>.makeStream()
+        timerRunning = true
+        scheduleTick()
+        for await _ in stopped {}  // ends when the node's task group is cancelled
+        stop.finish()
+        timerRunning = false
+        tickTimer?.cancel()
+        tickTimer = nil
+    }
+
+    /// The earliest time something is due.
+    func nextDeadline(now t: UInt64) -> UInt64 {
+        var due = min(swim.nextDeadline(now: t), repl.nextDeadline(now: t), seedRetryAt)
+        if let f = fenceDeadline { due = min(due, f) }
+        return due
+    }
+
+    /// Sets the timer to the next deadline (at least 10 ms and at most `tickMillis` ahead),
+    /// unless it already fires sooner. Called after every state change of the cores.
+    func scheduleTick() {
+        guard timerRunning else { return }
+        let t = now()
+        let due = min(max(nextDeadline(now: t), t + 10), t + max(configuration.tickMillis, 10))
+        if tickTimer != nil, due >= tickWakeAt { return }
+        tickTimer?.cancel()
+        tickWakeAt = due
+        tickTimer = Task {
+            try? await Task.sleep(for: .milliseconds(Int(due - t)))
+            guard !Task.isCancelled else { return }
+            tickTimer = nil
+            await tick()
+            scheduleTick()
+        }
+    }
+
     func tick() async {
         let t = now()
         perform(swim.tick(now: t))
@@ -308,6 +352,7 @@ public actor Node {
     // MARK: - Effects
 
     func perform(_ effects: [MembershipEffect]) {
+        defer { scheduleTick() }
         for e in effects {
             switch e {
             case .send(let address, _, var messages):
@@ -325,6 +370,7 @@ public actor Node {
     }
 
     func perform(_ effects: [ReplicationEffect], entries: [EntryKey: [UInt8]] = [:]) {
+        defer { scheduleTick() }
         for e in effects {
             switch e {
             case .push(let keys, let peers):

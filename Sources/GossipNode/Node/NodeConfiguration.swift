@@ -10,7 +10,7 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `host:port`, `[v6]:port`, or `host` alone with `defaultPort`.
     public init?(_ s: String, defaultPort: Int? = nil) {
-        var text = Substring(s.trimmingCharacters(in: " \t"))
+        var text = Substring(s.trimming(" \t"))
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else { return nil }
             host = String(text[text.index(after: text.startIndex)..<close])
@@ -36,15 +36,6 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     public var isLoopback: Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
 }
 
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let c = s.first, set.contains(c) { s.removeFirst() }
-        while let c = s.last, set.contains(c) { s.removeLast() }
-        return String(s)
-    }
-}
-
 /// Everything a running node needs besides its store and keys.
 public struct NodeConfiguration: Sendable {
     /// Where gossip binds (UDP and TCP on the same port).
@@ -57,8 +48,9 @@ public struct NodeConfiguration: Sendable {
     public var replication = ReplicationConfiguration()
     /// Entries accepted from the network per author per hour.
     public var quotaPerHour = AuthorQuota.defaultPerHour
-    /// How often the cores are ticked (a tenth of the LAN probe interval; the fast profile uses 40).
-    public var tickMillis: UInt64 = 100
+    /// The longest the node sleeps between timer checks. The cores are ticked at their next
+    /// deadline (a probe, a timeout, gossip); this bounds the sleep should a deadline be missed.
+    public var tickMillis: UInt64 = 1_000
     /// After a start with known peers, local writes wait at most this long for a first sync
     /// (fork-safe restore: learn this node's own latest entries from peers before writing).
     public var restoreGraceMillis: UInt64 = 10_000

@@ -64,6 +64,7 @@ enum SessionError: Error, CustomStringConvertible {
 
 /// What the sending half of a session is told by the reading half.
 enum SenderCommand: Sendable {
+    case myVersionVector(Message)
     case theirVersionVector(heads: [VersionVectorHead], quarantined: Set<Bytes32>)
     case finish
 }
@@ -175,6 +176,28 @@ extension Node {
         if let p = peer { perform(repl.syncFinished(p, now: now())) }
     }
 
+    /// Returns once no session awaits its peer's version vector, or after `timeoutMillis`.
+    func awaitPendingVectors(timeoutMillis: Int) async {
+        guard !vectorPending.isEmpty else { return }
+        sessionCounter += 1
+        let waiter = sessionCounter
+        let timer = Task {
+            try? await Task.sleep(for: .milliseconds(timeoutMillis))
+            self.vectorWaiters.removeValue(forKey: waiter)?.resume()
+        }
+        await withCheckedContinuation { vectorWaiters[waiter] = $0 }
+        timer.cancel()
+    }
+
+    /// `session` no longer awaits its peer's version vector; the sessions waiting for that go on.
+    func vectorAnswered(_ session: UInt64) {
+        vectorPending.remove(session)
+        guard vectorPending.isEmpty, !vectorWaiters.isEmpty else { return }
+        let waiting = vectorWaiters
+        vectorWaiters = [:]
+        for c in waiting.values { c.resume() }
+    }
+
     /// Closes the connection if the handshake has not finished in time.
     nonisolated static func handshakeWatchdog(_ channel: any Channel) -> Task<Void, Never> {
         Task {
@@ -191,13 +214,22 @@ extension Node {
         let greeting: [Message] = [
             .hello(versions: WireLimits.protocolVersions, agent: "gossip-node/\(GossipNodeVersion.current)", address: swim.myAddress),
             .members(Array(([swim.selfUpdate] + swim.members.values.filter { $0.state == .alive }.map(\.update)).prefix(WireLimits.maxMemberUpdates))),
-            SyncPlan.message(await store.versionVector()),
         ]
         sessionCounter += 1
         let session = sessionCounter
         let sender = Task { try await self.sendHalf(keys: keys, session: session, greeting: greeting, commands: commands, outbound: outbound) }
         metrics.syncSessions += 1
-        defer { sender.cancel(); control.finish(); releaseClaims(of: session); bulkReceiving.remove(session) }
+        defer {
+            sender.cancel(); control.finish(); releaseClaims(of: session); bulkReceiving.remove(session)
+            promisedHeads[session] = nil
+            vectorAnswered(session)
+        }
+        // When another session's peer is about to say what it holds, wait for that (a round trip,
+        // at most half a second): this session then announces those heads as good as held, and
+        // its peer sends only the rest instead of the same entries again.
+        await awaitPendingVectors(timeoutMillis: 500)
+        control.yield(.myVersionVector(SyncPlan.message(await store.versionVector(), promised: promisedHeads.values.flatMap { $0 })))
+        vectorPending.insert(session)
         let opener = FrameOpener(receiveKey: keys.receiveKey)
         var theirDone = false
         let started = now()
@@ -221,6 +253,8 @@ extension Node {
                     perform(swim.learn(updates.filter { $0.member != identity.publicKey }, now: now()))
                 case .versionVector(let heads, let quarantined):
                     control.yield(.theirVersionVector(heads: heads, quarantined: Set(quarantined)))
+                    promisedHeads[session] = heads
+                    vectorAnswered(session)
                 case .entries(let batch), .push(let batch):
                     // Verification of this batch (all cores) overlaps the commit of the previous one.
                     let admitted = admit(batch)
@@ -276,6 +310,8 @@ extension Node {
         for m in greeting { try await write(m) }
         for await command in commands {
             switch command {
+            case .myVersionVector(let m):
+                try await write(m)
             case .theirVersionVector(let heads, let quarantined):
                 let mine = await store.versionVector()
                 var batch: [[UInt8]] = []

@@ -134,6 +134,12 @@ public struct ReplicationCore: Sendable {
         return drainWanted(now: now)
     }
 
+    /// The earliest time at which ``tick(now:)`` has work (the periodic sync; the first tick
+    /// at once, to schedule it).
+    public func nextDeadline(now: UInt64) -> UInt64 {
+        nextPeriodicSync == 0 ? now : nextPeriodicSync
+    }
+
     public mutating func tick(now: UInt64) -> [ReplicationEffect] {
         var effects = drainWanted(now: now)
         // The first periodic sync comes one interval after start: at start the node already

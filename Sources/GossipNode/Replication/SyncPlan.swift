@@ -28,8 +28,19 @@ public enum SyncPlan {
     }
 
     /// The version vector as a message.
-    public static func message(_ vv: VersionVector) -> Message {
-        .versionVector(heads: vv.heads.map { VersionVectorHead(author: $0.key, seq: $0.value.seq, head: $0.value.head) }.sorted { $0.author < $1.author },
-                       quarantined: vv.quarantined.sorted())
+    ///
+    /// `promised` are heads that other sessions of this node are receiving right now (their peers
+    /// announced them): where one is ahead of what is stored, it is announced instead, so that
+    /// two peers do not both stream the same entries (a node joining with two seeds would verify
+    /// everything twice). An author this node quarantined, or holds at the same seq under another
+    /// head, keeps its own head. Should a promise fall through, the digests still differ after
+    /// the sessions and the next sync fetches the rest.
+    public static func message(_ vv: VersionVector, promised: [VersionVectorHead] = []) -> Message {
+        var heads: [Bytes32: VersionVectorHead] = [:]
+        for (author, h) in vv.heads { heads[author] = VersionVectorHead(author: author, seq: h.seq, head: h.head) }
+        for p in promised where !vv.quarantined.contains(p.author) && p.seq > (heads[p.author]?.seq ?? 0) {
+            heads[p.author] = p
+        }
+        return .versionVector(heads: heads.values.sorted { $0.author < $1.author }, quarantined: vv.quarantined.sorted())
     }
 }

@@ -1,5 +1,9 @@
 import CRDTLog
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -64,7 +68,7 @@ public struct APIClient: Sendable {
             if n <= 0 { return }
             pending += buffer[0..<n]
             while let nl = pending.firstIndex(of: 10) {
-                let line = String(decoding: pending[..<nl], as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+                let line = String(decoding: pending[..<nl], as: UTF8.self).trimming("\r")
                 pending.removeSubrange(...nl)
                 if !onLine(line) { return }
             }
@@ -123,7 +127,7 @@ public struct APIClient: Sendable {
         var i = 0
         while i < b.count {
             guard let nl = b[i...].firstIndex(of: 10) else { break }
-            let sizeText = String(decoding: b[i..<nl], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let sizeText = String(decoding: b[i..<nl], as: UTF8.self).trimming()
             guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), size > 0 else { break }
             let start = nl + 1
             guard start + size <= b.count else { out += b[start...]; break }

@@ -1,5 +1,10 @@
 import CRDTLog
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
 import Wire
 
 #if canImport(Glibc)
@@ -27,7 +32,7 @@ public struct DataDirectory: Sendable {
             throw UserError("\(path) already has an identity; refusing to overwrite it. Use another --data directory, or run the node that lives there.")
         }
         do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
-            throw UserError("cannot create \(path): \(error.localizedDescription)")
+            throw UserError("cannot create \(path): \(error)")
         }
         if let f = networkKeyFile {
             _ = try Self.readNetworkKey(path: f)
@@ -63,7 +68,7 @@ public struct DataDirectory: Sendable {
             if case .notFound = error { throw UserError("no network key at \(path); copy the network's key there (mode 0600) or create one with `gossip-node network-key > \(path)`") }
             throw UserError(error.description)
         }
-        guard let k = Bytes32(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        guard let k = Bytes32(hex: text.trimming()) else {
             throw UserError("\(path) does not hold a network key (expected one line of 64 hex characters)")
         }
         return k.bytes

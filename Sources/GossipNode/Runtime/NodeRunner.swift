@@ -1,10 +1,20 @@
 import CRDTLog
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Hummingbird
 import Logging
 import ServiceLifecycle
 import UnixSignals
 import Wire
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Runs a node from resolved settings: gossip and the HTTP API as services of one
 /// ServiceGroup, stopped gracefully on SIGTERM/SIGINT (the API stops first, in-flight writes
@@ -35,7 +45,7 @@ public enum NodeRunner {
         config.hostName = settings.value("host-name") ?? machineHostName()
         switch settings.value("profile") ?? "lan" {
         case "lan": break
-        case "fast": config.swim = .fast; config.replication = .fast; config.tickMillis = 40
+        case "fast": config.swim = .fast; config.replication = .fast; config.tickMillis = 200
         case let p: throw UserError("--profile \(p): expected lan or fast")
         }
 
@@ -44,7 +54,7 @@ public enum NodeRunner {
         api.bodyLimitBytes = try settings.integer("body-limit", range: 1024...(64 << 20))
         if let tokenFile = settings.value("api-token-file") {
             let token: String
-            do { token = try IdentityFile.readSecret(at: tokenFile).trimmingCharacters(in: .whitespacesAndNewlines) } catch { throw UserError(error.description) }
+            do { token = try IdentityFile.readSecret(at: tokenFile).trimming() } catch { throw UserError(error.description) }
             guard token.count >= 16 else { throw UserError("\(tokenFile): the token must be at least 16 characters") }
             api.token = token
         } else if !api.bind.isLoopback {

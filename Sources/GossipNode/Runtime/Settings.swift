@@ -1,5 +1,9 @@
 import CRDTLog
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Wire
 
 /// A user mistake or an environment problem, with what to do about it. The command line prints
@@ -46,11 +50,11 @@ public struct Settings: Sendable {
             file = try Self.parseConfig(path: dir + "/config")
         }
         for o in Self.options {
-            let envName = "GOSSIP_NODE_" + o.name.uppercased().replacingOccurrences(of: "-", with: "_")
+            let envName = "GOSSIP_NODE_" + o.name.uppercased().replacing("-", with: "_")
             if let f = flags[o.name], !f.isEmpty {
                 values[o.name] = f
             } else if let e = environment[envName], !e.isEmpty {
-                values[o.name] = o.multiple ? e.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } : [e]
+                values[o.name] = o.multiple ? e.split(separator: ",").map { $0.trimming(" \t") }.filter { !$0.isEmpty } : [e]
             } else if let v = file[o.name] {
                 values[o.name] = v
             } else if let d = o.defaultValue {
@@ -69,16 +73,16 @@ public struct Settings: Sendable {
         var out: [String: [String]] = [:]
         let known = Dictionary(uniqueKeysWithValues: options.map { ($0.name, $0) })
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?.trimming(" \t") ?? ""
             if line.isEmpty { continue }
             guard let eq = line.firstIndex(of: "=") else { throw UserError("\(path):\(n + 1): expected `option = value`, got `\(line)`") }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            let key = line[..<eq].trimming(" \t")
+            var value = line[line.index(after: eq)...].trimming(" \t")
             if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
             guard let o = known[key] else {
                 throw UserError("\(path):\(n + 1): unknown option `\(key)`; known: \(options.map(\.name).joined(separator: ", "))")
             }
-            let parts = o.multiple ? value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } : [value]
+            let parts = o.multiple ? value.split(separator: ",").map { $0.trimming(" \t") } : [value]
             out[key, default: []] += parts.filter { !$0.isEmpty }
         }
         return out
@@ -132,7 +136,7 @@ public struct Settings: Sendable {
 /// Durations on the command line: `500ms`, `90s`, `15m`, `2h`, `1d`, or a bare number of seconds.
 public enum Duration {
     public static func parseMillis(_ s: String) -> UInt64? {
-        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+        let t = s.trimming(" \t").lowercased()
         let units: [(String, UInt64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         for (suffix, scale) in units where t.hasSuffix(suffix) {
             guard let n = UInt64(t.dropLast(suffix.count)) else { continue }
