@@ -101,6 +101,12 @@ public actor LogStore {
     /// Closes the database. Further calls fail with a storage error.
     public func close() { db.close() }
 
+    /// Frees the connection's page cache (up to 64 MiB after a big catch-up or a verify); it
+    /// fills again from the OS's file cache as needed.
+    public func releaseMemory() {
+        try? db.execute("PRAGMA shrink_memory")
+    }
+
     /// Removes every trace of a blocked author.
     private static func purge(author a: AuthorID, db: SQLiteDatabase) throws(SQLiteError) {
         try db.transaction { () throws(SQLiteError) in
@@ -214,9 +220,13 @@ public actor LogStore {
         return try await ingest(checked: checked, now: now)
     }
 
-    /// Decoding, payload hashing and signature checks for a batch, spread over all cores.
-    public static func decodeAndVerify(_ encoded: [[UInt8]]) -> [Result<Entry, EntryRejection>] {
-        parallelMap(encoded) { bytes -> Result<Entry, EntryRejection> in
+    /// The machine's cores.
+    public static var cores: Int { ProcessInfoCores.count }
+
+    /// Decoding, payload hashing and signature checks for a batch, spread over all cores (or
+    /// over `threads` of them).
+    public static func decodeAndVerify(_ encoded: [[UInt8]], threads: Int? = nil) -> [Result<Entry, EntryRejection>] {
+        parallelMap(encoded, threads: threads) { bytes -> Result<Entry, EntryRejection> in
             do throws(EntryRejection) {
                 let e = try Entry(encoded: bytes)
                 return e.verifySignature() ? .success(e) : .failure(.badSignature)
@@ -224,9 +234,9 @@ public actor LogStore {
         }
     }
 
-    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
-        if items.count < 16 { return items.map(transform) }
-        let chunks = min(items.count / 8, ProcessInfoCores.count * 4)
+    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], threads: Int? = nil, _ transform: @Sendable (T) -> R) -> [R] {
+        if items.count < 16 || threads == 1 { return items.map(transform) }
+        let chunks = min(items.count / 8, threads ?? ProcessInfoCores.count * 4)
         let out = ResultBuffer<R>(count: items.count)
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let lo = items.count * c / chunks, hi = items.count * (c + 1) / chunks

@@ -10,6 +10,14 @@ public enum GossipNodeDefaults {
     /// A sync session that has received more entries than this is a catch-up: while it runs, the
     /// node neither accepts nor starts another session (it would carry the same entries again).
     public static let bulkSessionEntries = 1_000
+    /// Received batches verified ahead of the one committing (each up to 1 MiB).
+    public static let batchesVerifiedAhead = 2
+    /// A session that sent more than this (1 MiB) served a catch-up.
+    public static let bulkSessionBytes = 1 << 20
+    /// Unused memory is handed back this long after start (start-up code, schema checks)...
+    public static let memoryReleaseAfterStartMillis: UInt64 = 30_000
+    /// ...and this long after a big session ended (SQLite's page cache, freed buffers).
+    public static let memoryReleaseDelayMillis: UInt64 = 5_000
 }
 
 extension GossipNodeDefaults {

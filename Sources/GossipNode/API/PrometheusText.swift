@@ -35,6 +35,10 @@ enum PrometheusText {
         ])
         metric("ingest_seconds", "Time spent ingesting batches from peers.", "summary", [("_sum", m.ingestSeconds), ("_count", Double(m.ingestBatches))])
         metric("udp_rebinds_total", "Times the gossip UDP socket was closed by a send error and bound again.", "counter", [("", Double(m.udpRebinds))])
+        #if os(Linux)
+        metric("resident_memory_bytes", "Resident set size of the process.", "gauge", [("", Double(MemoryRelease.residentKiB() * 1024))])
+        #endif
+        metric("memory_releases_total", "Times unused memory (page cache, freed heap, start-up code pages) was handed back.", "counter", [("", Double(m.memoryReleases))])
         return out
     }
 }

@@ -62,6 +62,11 @@ public actor Node {
     var tickTimer: Task<Void, Never>?
     var tickWakeAt: UInt64 = 0
     var timerRunning = false
+    /// When to hand unused memory back (30 s after start, and after a big session); see
+    /// ``releaseMemory()``.
+    var memoryReleaseAt: UInt64?
+    /// Sync sessions running right now.
+    var runningSessions = 0
     /// Sessions that announced this node's version vector and wait for the peer's.
     var vectorPending: Set<UInt64> = []
     /// The heads each running session's peer announced: what that session is receiving.
@@ -201,6 +206,7 @@ public actor Node {
 
     /// Loads remembered peers, contacts them and the seeds, and fences writes until a first sync.
     func startUp() async {
+        memoryReleaseAt = now() + GossipNodeDefaults.memoryReleaseAfterStartMillis
         digest = await store.digest()
         entryCount = await store.entryCount()
         repl.setDigest(gossipDigest, entries: entryCount)
@@ -254,6 +260,7 @@ public actor Node {
     func nextDeadline(now t: UInt64) -> UInt64 {
         var due = min(swim.nextDeadline(now: t), repl.nextDeadline(now: t), seedRetryAt)
         if let f = fenceDeadline { due = min(due, f) }
+        if let m = memoryReleaseAt { due = min(due, m) }
         return due
     }
 
@@ -281,6 +288,21 @@ public actor Node {
         perform(repl.tick(now: t))
         if let d = fenceDeadline, t >= d { await liftFence() }
         if t >= seedRetryAt { retrySeeds(now: t) }
+        if let m = memoryReleaseAt, t >= m {
+            if runningSessions > 0 { memoryReleaseAt = t + GossipNodeDefaults.memoryReleaseDelayMillis } else { await releaseMemory() }
+        }
+    }
+
+    /// Gives back what start-up or a big session left behind: SQLite's page cache, freed heap,
+    /// the code pages only they used (see ``MemoryRelease``). A quiet node then holds its
+    /// working set, not its high-water mark.
+    func releaseMemory() async {
+        memoryReleaseAt = nil
+        await store.releaseMemory()
+        if let r = MemoryRelease.release() {
+            metrics.memoryReleases += 1
+            log.debug("released unused memory", metadata: ["resident": "\(r)"])
+        }
     }
 
     /// Dials again every seed that is not an alive member: a node that started while its seeds

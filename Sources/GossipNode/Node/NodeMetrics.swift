@@ -25,6 +25,8 @@ public struct NodeMetrics: Sendable {
     public var ingestBatches = 0
     /// Times the UDP socket was closed by a send error and bound again.
     public var udpRebinds = 0
+    /// Times unused memory was handed back (``MemoryRelease``).
+    public var memoryReleases = 0
 
     public init() {}
 

@@ -62,6 +62,18 @@ enum SessionError: Error, CustomStringConvertible {
     }
 }
 
+/// A received batch being verified, and since when (for the ingest latency metric).
+struct VerifyingBatch {
+    let verifying: Task<[Result<Entry, EntryRejection>], Never>
+    let since: UInt64
+}
+
+/// Where a session's ingest time went (logged after a catch-up).
+struct SessionTiming {
+    var verifyWaitNanos: UInt64 = 0
+    var commitNanos: UInt64 = 0
+}
+
 /// What the sending half of a session is told by the reading half.
 enum SenderCommand: Sendable {
     case myVersionVector(Message)
@@ -176,6 +188,30 @@ extension Node {
         if let p = peer { perform(repl.syncFinished(p, now: now())) }
     }
 
+    /// Commits the oldest verified batches until `keeping` remain in flight.
+    func commit(_ pending: inout [VerifyingBatch], keeping: Int, from peer: Bytes32, timing: inout SessionTiming) async {
+        while pending.count > keeping {
+            let batch = pending.removeFirst()
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let checked = await batch.verifying.value
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            _ = await commit(checked, from: peer, viaSync: true, started: batch.since)
+            timing.verifyWaitNanos += t1 - t0
+            timing.commitNanos += DispatchTime.now().uptimeNanoseconds - t1
+        }
+    }
+
+    /// Verification of a session's batch: on Dispatch's threads (not Swift's cooperative pool,
+    /// which the node's actor and the store's commit need), on all cores but one, so that the
+    /// commit, the serial part of a catch-up, keeps a core to itself.
+    nonisolated static func verifyForSession(_ encoded: [[UInt8]]) async -> [Result<Entry, EntryRejection>] {
+        await withCheckedContinuation { done in
+            DispatchQueue.global().async {
+                done.resume(returning: LogStore.decodeAndVerify(encoded, threads: max(1, LogStore.cores - 1)))
+            }
+        }
+    }
+
     /// Returns once no session awaits its peer's version vector, or after `timeoutMillis`.
     func awaitPendingVectors(timeoutMillis: Int) async {
         guard !vectorPending.isEmpty else { return }
@@ -219,23 +255,32 @@ extension Node {
         let session = sessionCounter
         let sender = Task { try await self.sendHalf(keys: keys, session: session, greeting: greeting, commands: commands, outbound: outbound) }
         metrics.syncSessions += 1
+        runningSessions += 1
+        var sent = 0, received = 0
         defer {
             sender.cancel(); control.finish(); releaseClaims(of: session); bulkReceiving.remove(session)
             promisedHeads[session] = nil
             vectorAnswered(session)
+            runningSessions -= 1
+            if received >= GossipNodeDefaults.bulkSessionEntries || sent >= GossipNodeDefaults.bulkSessionBytes {
+                memoryReleaseAt = now() + GossipNodeDefaults.memoryReleaseDelayMillis
+                scheduleTick()
+            }
         }
         // When another session's peer is about to say what it holds, wait for that (a round trip,
         // at most half a second): this session then announces those heads as good as held, and
         // its peer sends only the rest instead of the same entries again.
         await awaitPendingVectors(timeoutMillis: 500)
-        control.yield(.myVersionVector(SyncPlan.message(await store.versionVector(), promised: promisedHeads.values.flatMap { $0 })))
-        vectorPending.insert(session)
+        vectorPending.insert(session)  // before the next suspension: later sessions wait for this one
+        let mine = await store.versionVector()
+        control.yield(.myVersionVector(SyncPlan.message(mine, promised: promisedHeads.values.flatMap { $0 })))
         let opener = FrameOpener(receiveKey: keys.receiveKey)
         var theirDone = false
         let started = now()
-        var received = 0
         var nextProgressLog = started + 5_000
-        var pending: (verifying: Task<[Result<Entry, EntryRejection>], Never>, since: UInt64)?
+        // Batches being verified (off the actor), committed in arrival order.
+        var pending: [VerifyingBatch] = []
+        var timing = SessionTiming()
         reading: while let chunk = try await reader.next() {
             metrics.tcpBytesIn += chunk.count
             let frames: [[UInt8]]
@@ -256,12 +301,10 @@ extension Node {
                     promisedHeads[session] = heads
                     vectorAnswered(session)
                 case .entries(let batch), .push(let batch):
-                    // Verification of this batch (all cores) overlaps the commit of the previous one.
+                    // Verification of the next batches (all cores) overlaps the commit of this one.
                     let admitted = admit(batch)
-                    let since = DispatchTime.now().uptimeNanoseconds
-                    let verifying = Task.detached { LogStore.decodeAndVerify(admitted) }
-                    if let p = pending { _ = await commit(await p.verifying.value, from: peer, viaSync: true, started: p.since) }
-                    pending = (verifying, since)
+                    pending.append(VerifyingBatch(verifying: Task { await Self.verifyForSession(admitted) }, since: DispatchTime.now().uptimeNanoseconds))
+                    await commit(&pending, keeping: GossipNodeDefaults.batchesVerifiedAhead, from: peer, timing: &timing)
                     received += batch.count
                     if received > GossipNodeDefaults.bulkSessionEntries { bulkReceiving.insert(session) }
                     if now() >= nextProgressLog {
@@ -277,8 +320,7 @@ extension Node {
                     }
                 case .syncDone:
                     // Everything they sent is stored before our final frame says so.
-                    if let p = pending { _ = await commit(await p.verifying.value, from: peer, viaSync: true, started: p.since) }
-                    pending = nil
+                    await commit(&pending, keeping: 0, from: peer, timing: &timing)
                     theirDone = true
                     control.yield(.finish)
                 default:
@@ -287,12 +329,15 @@ extension Node {
             }
             if opener.peerFinished { break reading }
         }
-        if let p = pending { _ = await commit(await p.verifying.value, from: peer, viaSync: true, started: p.since) }
+        await commit(&pending, keeping: 0, from: peer, timing: &timing)
         guard theirDone else { throw SessionError.closed }
-        metrics.tcpBytesOut += try await sender.value
+        sent = try await sender.value
+        metrics.tcpBytesOut += sent
         if received >= 1_000 || now() - started >= 5_000 {
             log.info("caught up", metadata: ["from": "\(peer.hex.prefix(12))", "entries": "\(received)",
-                                             "seconds": "\(Double(now() - started) / 1000)"])
+                                             "seconds": "\(Double(now() - started) / 1000)",
+                                             "committing_seconds": "\(Double(timing.commitNanos / 1_000_000) / 1000)",
+                                             "waiting_for_verification_seconds": "\(Double(timing.verifyWaitNanos / 1_000_000) / 1000)"])
         }
     }
 
