@@ -45,7 +45,7 @@ def binary() -> str:
     path = os.path.join(ROOT, ".build", "release", "gossip-node")
     if not os.access(path, os.X_OK):
         print("building gossip-node (release)...", file=sys.stderr)
-        subprocess.run(["swift", "build", "-c", "release", "--product", "gossip-node"], cwd=ROOT, check=True,
+        subprocess.run([os.path.join(ROOT, "scripts", "build-release"), "gossip-node"], cwd=ROOT, check=True,
                        stdout=sys.stderr)
     return path
 
