@@ -201,15 +201,10 @@ extension Node {
         }
     }
 
-    /// Verification of a session's batch: on Dispatch's threads (not Swift's cooperative pool,
-    /// which the node's actor and the store's commit need), on all cores but one, so that the
-    /// commit, the serial part of a catch-up, keeps a core to itself.
+    /// Verification of a session's batch, on the background verifier's threads (all cores, at a
+    /// lower priority than the commit; see ``BackgroundVerifier``).
     nonisolated static func verifyForSession(_ encoded: [[UInt8]]) async -> [Result<Entry, EntryRejection>] {
-        await withCheckedContinuation { done in
-            DispatchQueue.global().async {
-                done.resume(returning: LogStore.decodeAndVerify(encoded, threads: max(1, LogStore.cores - 1)))
-            }
-        }
+        await BackgroundVerifier.shared.decodeAndVerify(encoded)
     }
 
     /// Returns once no session awaits its peer's version vector, or after `timeoutMillis`.

@@ -1,0 +1,93 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Threads, one per core, that verify the batches of a catch-up at a lower scheduling priority
+/// (nice +15) than the rest of the node.
+///
+/// A catch-up has two stages: signature checks, which run on any core, and the commit (entries,
+/// views, full-text index), which is serial. On a machine with few cores the two compete; at equal
+/// priority the commit gets a share of one core and becomes the bottleneck. At a lower priority
+/// the checks still use every idle cycle, but yield to the commit (and to the rest of the node,
+/// such as its probes and its API) whenever it is ready to run.
+public final class BackgroundVerifier: Sendable {
+    public static let shared = BackgroundVerifier(threads: ProcessInfoCores.count)
+
+    private let jobs = Mutex<[@Sendable () -> Void]>([])
+    /// Counts queued jobs; threads sleep on it (a POSIX semaphore: it lives as long as the pool).
+    private nonisolated(unsafe) let ready: UnsafeMutablePointer<sem_t>
+    public let threads: Int
+
+    init(threads: Int) {
+        self.threads = max(1, threads)
+        ready = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        sem_init(ready, 0, 0)
+        for _ in 0..<self.threads { startThread() }
+    }
+
+    /// Decodes and verifies `encoded` on the pool's threads; results in input order.
+    public func decodeAndVerify(_ encoded: [[UInt8]]) async -> [Result<Entry, EntryRejection>] {
+        let parts = min(threads, max(1, encoded.count / 16))
+        let gather = Gather(parts: parts)
+        return await withCheckedContinuation { done in
+            for part in 0..<parts {
+                let slice = Array(encoded[encoded.count * part / parts..<encoded.count * (part + 1) / parts])
+                submit {
+                    if let all = gather.finish(part, LogStore.decodeAndVerify(slice, threads: 1)) { done.resume(returning: all) }
+                }
+            }
+        }
+    }
+
+    private func submit(_ job: @escaping @Sendable () -> Void) {
+        jobs.withLock { $0.append(job) }
+        sem_post(ready)
+    }
+
+    private func startThread() {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        #if canImport(Glibc)
+        var thread = pthread_t()
+        #else
+        var thread: pthread_t?
+        #endif
+        let rc = pthread_create(&thread, nil, { raw in
+            let pool = Unmanaged<BackgroundVerifier>.fromOpaque(raw!).takeRetainedValue()
+            // On Linux this applies to the calling thread only.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 15)
+            pool.run()
+        }, context)
+        precondition(rc == 0, "cannot start a verification thread (pthread_create: \(rc))")
+        #if canImport(Glibc)
+        pthread_detach(thread)
+        #else
+        if let thread { pthread_detach(thread) }
+        #endif
+    }
+
+    private func run() -> Never {
+        while true {
+            while sem_wait(ready) != 0 {}  // EINTR: wait again
+            let job = jobs.withLock { $0.removeFirst() }
+            job()
+        }
+    }
+
+    /// Collects the parts of one batch; the last part to finish gets the whole result.
+    private final class Gather: Sendable {
+        private let state: Mutex<(results: [[Result<Entry, EntryRejection>]], left: Int)>
+        init(parts: Int) { state = Mutex((Array(repeating: [], count: parts), parts)) }
+
+        func finish(_ part: Int, _ result: [Result<Entry, EntryRejection>]) -> [Result<Entry, EntryRejection>]? {
+            state.withLock { s in
+                s.results[part] = result
+                s.left -= 1
+                return s.left == 0 ? s.results.flatMap { $0 } : nil
+            }
+        }
+    }
+}
