@@ -785,7 +785,7 @@ def missed_notes(results: dict) -> list[str]:
                      f"per entry, while the holders used {cs['holder1']} and {cs['holder2']} s. ")
         if ing:
             r = ing["ingest_per_s"] / ing["limit_per_s"]
-            text += (f"About half of it is signature verification (spread over all cores but one); the rest is the commit "
+            text += (f"About half of it is signature verification (low-priority threads, one per core); the rest is the commit "
                      f"(entries, views and the FTS5 index, one transaction per 1 MiB batch), which is serial. LogStore's own "
                      f"ingest without a network reaches {ing['ingest_per_s']:,} entries/s = {r:.2f} of the limit in this run.")
         notes.append(text)
