@@ -220,23 +220,22 @@ public actor LogStore {
         return try await ingest(checked: checked, now: now)
     }
 
-    /// The machine's cores.
-    public static var cores: Int { ProcessInfoCores.count }
-
-    /// Decoding, payload hashing and signature checks for a batch, spread over all cores (or
-    /// over `threads` of them).
-    public static func decodeAndVerify(_ encoded: [[UInt8]], threads: Int? = nil) -> [Result<Entry, EntryRejection>] {
-        parallelMap(encoded, threads: threads) { bytes -> Result<Entry, EntryRejection> in
-            do throws(EntryRejection) {
-                let e = try Entry(encoded: bytes)
-                return e.verifySignature() ? .success(e) : .failure(.badSignature)
-            } catch { return .failure(error) }
-        }
+    /// Decoding, payload hashing and signature checks for a batch, spread over all cores.
+    public static func decodeAndVerify(_ encoded: [[UInt8]]) -> [Result<Entry, EntryRejection>] {
+        parallelMap(encoded, decodeAndVerify(one:))
     }
 
-    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], threads: Int? = nil, _ transform: @Sendable (T) -> R) -> [R] {
-        if items.count < 16 || threads == 1 { return items.map(transform) }
-        let chunks = min(items.count / 8, threads ?? ProcessInfoCores.count * 4)
+    /// Decoding, payload hashing and the signature check of one encoded entry.
+    @Sendable static func decodeAndVerify(one bytes: [UInt8]) -> Result<Entry, EntryRejection> {
+        do throws(EntryRejection) {
+            let e = try Entry(encoded: bytes)
+            return e.verifySignature() ? .success(e) : .failure(.badSignature)
+        } catch { return .failure(error) }
+    }
+
+    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
+        if items.count < 16 { return items.map(transform) }
+        let chunks = min(items.count / 8, ProcessInfoCores.count * 4)
         let out = ResultBuffer<R>(count: items.count)
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let lo = items.count * c / chunks, hi = items.count * (c + 1) / chunks
