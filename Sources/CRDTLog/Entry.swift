@@ -60,7 +60,7 @@ public struct Entry: Sendable, Hashable {
         guard EntryKind.isWellFormed(kind) else { throw .badKind }
         guard key.utf8.count <= LogLimits.maxKeyBytes else { throw .malformed("key longer than \(LogLimits.maxKeyBytes) bytes") }
         guard payload.count <= LogLimits.maxPayloadBytes else { throw .payloadTooLarge(payload.count) }
-        guard seq >= 1 else { throw .invalidChain("seq must be at least 1") }
+        guard seq >= 1, seq <= LogLimits.maxSeq else { throw .invalidChain("seq must be in 1...\(LogLimits.maxSeq)") }
         var w = ByteWriter(capacity: fixedHeaderBytes + kind.utf8.count + key.utf8.count + 64)
         w.u8(LogLimits.entryFormatVersion)
         w.raw(keyPair.publicKey)
@@ -147,6 +147,8 @@ public struct Entry: Sendable, Hashable {
             let payloadHash = try r.bytes32()
             _ = try r.raw(64)
             guard seq >= 1 else { throw EntryRejection.invalidChain("seq 0") }
+            // Stored as SQLite's signed 64-bit integers, and `seq + 1` is computed: bounded here.
+            guard seq <= LogLimits.maxSeq else { throw EntryRejection.invalidChain("seq \(seq) is above \(LogLimits.maxSeq)") }
             guard (seq == 1) == (prev == .zero) else {
                 throw EntryRejection.invalidChain(seq == 1 ? "first entry with a predecessor" : "zero predecessor after seq 1")
             }

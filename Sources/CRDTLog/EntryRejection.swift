@@ -20,6 +20,9 @@ public enum EntryRejection: Error, Sendable, Hashable, CustomStringConvertible {
     case fromTheFuture(aheadMillis: UInt64)
     /// The author is on this node's block list.
     case blocked
+    /// It arrived before its predecessor and the hold buffer (in all, or this author's share)
+    /// is full. Transient: offered again by the next sync.
+    case holdBufferFull
     /// The author forked its log and is quarantined.
     case quarantined
     /// This entry and a stored one prove a fork; the proof was kept and the author quarantined.
@@ -37,13 +40,19 @@ public enum EntryRejection: Error, Sendable, Hashable, CustomStringConvertible {
         case .clockNotMonotonic: "clock_not_monotonic"
         case .fromTheFuture: "from_the_future"
         case .blocked: "blocked"
+        case .holdBufferFull: "hold_buffer_full"
         case .quarantined: "quarantined"
         case .fork: "fork"
         }
     }
 
     /// True for refusals that a later retry can overcome (the entry itself is fine).
-    public var isTransient: Bool { if case .fromTheFuture = self { true } else { false } }
+    public var isTransient: Bool {
+        switch self {
+        case .fromTheFuture, .holdBufferFull: true
+        default: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -57,6 +66,7 @@ public enum EntryRejection: Error, Sendable, Hashable, CustomStringConvertible {
         case .clockNotMonotonic: "timestamp not later than the predecessor's"
         case .fromTheFuture(let ms): "stamped \(ms) ms ahead of this node's clock"
         case .blocked: "author is blocked"
+        case .holdBufferFull: "arrived before its predecessor and the hold buffer is full; offered again later"
         case .quarantined: "author is quarantined for forking its log"
         case .fork: "fork: a different entry with this author and seq is known"
         }

@@ -21,7 +21,8 @@ public struct ForkProof: Sendable, Hashable {
         let (x, y) = (a.seq, a.id) <= (b.seq, b.id) ? (a, b) : (b, a)
         guard x.author == y.author else { throw .invalidChain("fork proof headers have different authors") }
         let sameSeq = x.seq == y.seq && x.id != y.id
-        let brokenLink = y.seq == x.seq + 1 && y.prev != x.id
+        // A difference, not `x.seq + 1`: the seqs come off the wire.
+        let brokenLink = y.seq > x.seq && y.seq - x.seq == 1 && y.prev != x.id
         guard sameSeq || brokenLink else { throw .invalidChain("these headers do not prove a fork") }
         guard x.verifySignature(), y.verifySignature() else { throw .badSignature }
         first = x; second = y

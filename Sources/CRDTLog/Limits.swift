@@ -17,6 +17,16 @@ public enum LogLimits {
     public static let maxHeldEntries = 50_000
     /// Bytes held in memory while they wait for a missing predecessor.
     public static let maxHeldBytes = 64 << 20
+    /// Entries of one author held at once: one author (a throwaway key, a buggy writer) cannot
+    /// take the whole hold buffer.
+    public static let maxHeldEntriesPerAuthor = 4_096
+    /// Bytes of one author held at once.
+    public static let maxHeldBytesPerAuthor = 8 << 20
+    /// Entries held, in all, of authors this node stores nothing of yet (whose first entry has
+    /// not arrived): a catch-up streams in seq order and never needs many of them.
+    public static let maxHeldEntriesOfNewAuthors = 4_096
+    /// Largest seq accepted (SQLite stores it as a signed 64-bit integer; `seq + 1` must not overflow).
+    public static let maxSeq = UInt64(Int64.max)
     /// Domain-separation tag in front of every signed entry header.
     public static let signatureDomain: [UInt8] = Array("gossip-node/entry/v1".utf8) + [0]
     /// Domain-separation tag in front of the version vector when it is hashed into a digest.

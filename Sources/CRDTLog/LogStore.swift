@@ -135,6 +135,16 @@ public actor LogStore {
 
     public func head(of author: AuthorID) -> AuthorHead? { heads[author] }
 
+    /// The stored seq of each of `authors` that has one (authors with nothing stored are
+    /// absent); quarantined and blocked authors read `UInt64.max` (nothing of theirs is new).
+    public func seqs(of authors: Set<AuthorID>) -> [AuthorID: UInt64] {
+        var out: [AuthorID: UInt64] = [:]
+        for a in authors {
+            if quarantined.contains(a) || configuration.blocked.contains(a) { out[a] = .max } else if let h = heads[a] { out[a] = h.seq }
+        }
+        return out
+    }
+
     public func quarantinedAuthors() -> Set<AuthorID> { quarantined }
 
     /// How many entries wait for a predecessor, and the lowest seq waiting per author.
@@ -150,8 +160,6 @@ public actor LogStore {
 
     // MARK: - Local writes
 
-    /// Signs and stores a new entry of this node's own log; durable when it returns.
-    @discardableResult
     /// Switches `PRAGMA synchronous` between FULL (own writes) and NORMAL (entries from peers).
     private func syncMode(full: Bool) throws(SQLiteError) {
         guard full != fullSync else { return }
@@ -159,6 +167,8 @@ public actor LogStore {
         fullSync = full
     }
 
+    /// Signs and stores a new entry of this node's own log; durable when it returns.
+    @discardableResult
     public func append(kind: String, key: String, payload: [UInt8], now: UInt64) throws(StoreError) -> Entry {
         guard let keyPair = identity else { throw .noIdentity }
         let me = keyPair.publicKey
@@ -298,10 +308,10 @@ public actor LogStore {
             return false
         }
         if e.seq > headSeq + 1 {
-            switch held.insert(e) {
+            switch held.insert(e, authorStored: head != nil) {
             case .held: report.held += 1
             case .alreadyHeld: report.duplicates += 1
-            case .full: report.rejected.append(.fromTheFuture(aheadMillis: 0))  // transient: offered again later
+            case .full: report.rejected.append(.holdBufferFull)  // transient: offered again later
             case .conflict(let other): try recordFork(header(of: other), header(of: e), now: now, report: &report)
             }
             return false

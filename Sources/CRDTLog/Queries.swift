@@ -81,16 +81,28 @@ extension LogStore {
     }
 
     /// The words of free text, lowercased, at most 32.
+    /// The words of a query: runs of letters and digits, judged per Unicode scalar (not per
+    /// grapheme, whose first scalar alone decides `isLetter`), so no quote, colon, star or other
+    /// FTS5 syntax can be part of a word.
     static func words(_ text: String) -> [String] {
         var words: [String] = []
-        var current = ""
-        for ch in text.lowercased() {
-            if ch.isLetter || ch.isNumber { current.append(ch) } else if !current.isEmpty { words.append(current); current = "" }
+        var current = String.UnicodeScalarView()
+        for scalar in text.lowercased().unicodeScalars {
+            let p = scalar.properties
+            if p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark {
+                if !current.isEmpty || p.generalCategory != .nonspacingMark { current.append(scalar) }
+            } else if !current.isEmpty {
+                words.append(String(current)); current = String.UnicodeScalarView()
+            }
         }
-        if !current.isEmpty { words.append(current) }
+        if !current.isEmpty { words.append(String(current)) }
         var seen = Set<String>()
         return Array(words.filter { seen.insert($0).inserted }.prefix(32))
     }
+
+    /// An FTS5 string: the word in double quotes, any quote inside doubled (none can be there
+    /// after ``words(_:)``; this is the second line of defence).
+    static func quoted(_ w: String) -> String { "\"" + w.replacing("\"", with: "\"\"") + "\"" }
 
     /// A word held by more memories than this is "common": its IDF is near zero, so it barely
     /// moves BM25, yet ranking it means scoring much of the table (FTS5 scores every match).
@@ -116,11 +128,11 @@ extension LogStore {
         var rare: [(String, Int)] = [], common: [String] = []
         for w in words {
             let docs = Int(try db.query("SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)",
-                                        [.text("\"\(w)\""), .int(Int64(Self.commonWordDocs + 1))]).first?.first?.int ?? 0)
+                                        [.text(Self.quoted(w)), .int(Int64(Self.commonWordDocs + 1))]).first?.first?.int ?? 0)
             if docs == 0 { continue }
             if docs > Self.commonWordDocs { common.append(w) } else { rare.append((w, docs)) }
         }
-        func or(_ ws: [String]) -> String { ws.map { "\"\($0)\"" }.joined(separator: " OR ") }
+        func or(_ ws: [String]) -> String { ws.map(Self.quoted).joined(separator: " OR ") }
         if !rare.isEmpty {
             var kept: [String] = [], total = 0
             for (w, n) in rare.sorted(by: { ($0.1, $0.0) < ($1.1, $1.0) }) where kept.isEmpty || total + n <= Self.maxRankedDocs {
@@ -140,7 +152,8 @@ extension LogStore {
         if let t = q.tag { conditions.append("EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)"); filterArgs.append(.text(t)) }
         if let a = q.author { conditions.append("m.author = ?"); filterArgs.append(.blob(a.bytes)) }
         if let p = q.project { conditions.append("m.project = ?"); filterArgs.append(.text(p)) }
-        if let s = q.sinceMillis { conditions.append("m.hlc >= ?"); filterArgs.append(.int(max(0, s) << 16)) }
+        // hlc = ms << 16: a `since` past what fits (the year 6429) is clamped, never wrapped.
+        if let s = q.sinceMillis { conditions.append("m.hlc >= ?"); filterArgs.append(.int(min(max(0, s), Int64.max >> 16) << 16)) }
         if q.trustedOnly, let f = trustFilter(column: "m.author", into: &filterArgs) { conditions.append(f) }
         let columns = "m.key, m.category, m.content, m.tags, m.project, m.meta, m.author, m.host, m.hlc, m.entry_id, m.seq"
         let limit = max(0, min(q.limit, 1000))

@@ -4,6 +4,8 @@ public enum GossipNodeDefaults {
     public static let gossipPort = 7420
     /// The HTTP API port.
     public static let apiPort = 7421
+    /// Event streams (`/v1/events`) open at once; each buffers up to 10,000 entries.
+    public static let maxSubscribers = 64
     /// Entries a sync session brought are pushed on only when they are this few (a healed
     /// partition spreads fast); a catch-up is not re-broadcast.
     public static let pushAfterSyncMax = 16

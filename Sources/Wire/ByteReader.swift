@@ -97,6 +97,15 @@ public struct ByteReader: Sendable {
         }
     }
 
+    /// A varint no greater than `max` (a sequence number, an incarnation, a time): values off the
+    /// wire are range-checked here, so arithmetic on them later cannot overflow.
+    public mutating func varint(_ field: String, max: UInt64) throws(WireDecodingError) -> UInt64 {
+        let start = offset
+        let v = try varint()
+        guard v <= max else { throw WireDecodingError(.invalid(field: field, detail: "\(v) is above \(max)"), at: start) }
+        return v
+    }
+
     /// A varint bounded by `limit`, as an Int.
     public mutating func count(_ field: String, limit: Int) throws(WireDecodingError) -> Int {
         let start = offset

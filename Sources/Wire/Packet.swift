@@ -77,7 +77,11 @@ public struct Packet: Sendable, Hashable {
     public static func decode(plaintext: [UInt8]) throws(WireDecodingError) -> Packet {
         var r = ByteReader(plaintext)
         let sender = try r.bytes32()
+        let timeOffset = r.offset
         let sentAt = try r.u64()
+        guard sentAt <= WireLimits.maxTimestampMillis else {
+            throw WireDecodingError(.invalid(field: "sent_at", detail: "beyond the year 9999"), at: timeOffset)
+        }
         var messages: [Message] = []
         while !r.isAtEnd {
             let type = try r.u8()
@@ -106,8 +110,11 @@ public struct ReplayFilter: Sendable {
     /// Checks a datagram (its nonce and sealed time) at local time `now`, and records it.
     public mutating func check(nonce: [UInt8], sentAtMillis: UInt64, now: UInt64) -> Verdict {
         let window = WireLimits.datagramFreshnessMillis
-        if sentAtMillis + window < now || sentAtMillis > now + window { return .stale }
-        while head < order.count, order[head].1 + 2 * window < now || seen.count >= capacity {
+        // Differences, never sums: `sent_at` comes off the wire and may be anything.
+        let age = now >= sentAtMillis ? now - sentAtMillis : 0
+        let ahead = sentAtMillis > now ? sentAtMillis - now : 0
+        if age > window || ahead > window { return .stale }
+        while head < order.count, (now >= order[head].1 && now - order[head].1 > 2 * window) || seen.count >= capacity {
             seen.remove(order[head].0)
             head += 1
         }

@@ -37,8 +37,10 @@ public final class FrameSealer {
     public init(sendKey: [UInt8]) { sender = SecretStreamSender(key: sendKey) }
 
     /// The bytes to send for `plaintext` (with the stream header before the first frame).
-    public func seal(_ plaintext: [UInt8], final: Bool = false) -> [UInt8] {
-        precondition(plaintext.count <= WireLimits.maxFrameBytes, "callers split messages below the frame limit")
+    /// Throws, sending nothing, when `plaintext` exceeds ``WireLimits/maxFrameBytes`` (callers split
+    /// messages below it; this is the last line of defence, never a trap).
+    public func seal(_ plaintext: [UInt8], final: Bool = false) throws(FrameError) -> [UInt8] {
+        guard plaintext.count <= WireLimits.maxFrameBytes else { throw .oversized(plaintext.count) }
         var out: [UInt8] = []
         if !headerSent { out = sender.header; headerSent = true }
         let c = sender.seal(plaintext, final: final)
@@ -105,7 +107,7 @@ public final class SessionCipher {
         opener = FrameOpener(receiveKey: keys.receiveKey)
     }
 
-    public func seal(_ plaintext: [UInt8], final: Bool = false) -> [UInt8] { sealer.seal(plaintext, final: final) }
+    public func seal(_ plaintext: [UInt8], final: Bool = false) throws(FrameError) -> [UInt8] { try sealer.seal(plaintext, final: final) }
     public func receive(_ bytes: [UInt8]) throws(FrameError) -> [[UInt8]] { try opener.receive(bytes) }
     public var peerFinished: Bool { opener.peerFinished }
     public var pendingBytes: Int { opener.pendingBytes }

@@ -28,6 +28,16 @@ public enum WireLimits {
     public static let maxEntryBytes = 65_536 + 512
     /// Largest signed header in a fork proof.
     public static let maxHeaderBytes = 512
+    /// Largest sequence number accepted anywhere (entries, version vectors, digests' entry counts):
+    /// seqs are stored as SQLite's signed 64-bit integers and `seq + 1` must not overflow.
+    public static let maxSeq = UInt64(Int64.max)
+    /// Largest incarnation accepted: a member refutes a claim at incarnation `i` with `i + 1`.
+    public static let maxIncarnation = UInt64.max - 1
+    /// Latest sealed time (ms since the epoch) a datagram may carry: the year 9999. Later is malformed.
+    public static let maxTimestampMillis: UInt64 = 253_402_300_799_999
+    /// Heads in one ``Message/versionVectorPart(heads:)`` frame (about 1.1 MB), so a vector of any
+    /// size travels in frames well below ``maxFrameBytes``.
+    public static let versionVectorPartHeads = 16_384
     /// Time allowed for a TCP handshake to finish.
     public static let handshakeTimeoutMillis: UInt64 = 5_000
     /// A TCP session with no frame in either direction for this long is closed.

@@ -5,14 +5,15 @@ import Wire
 /// The node sleeps until its cores' next deadline: each must name the time its tick has work.
 @Suite("Core deadlines")
 struct DeadlineTests {
-    let me = Bytes32(w0: 1, w1: 0, w2: 0, w3: 0)
+    let key = try! SigningKeyPair(seed: [UInt8](repeating: 1, count: 32))
+    var me: Bytes32 { key.publicKey }
     let other = Bytes32(w0: 2, w1: 0, w2: 0, w3: 0)
 
     @Test func swimWakesForTheProbeTimeoutThenTheIndirectRoundThenTheNextProbe() {
         let config = SWIMConfiguration()
-        var swim = SWIM(me: me, address: "a", incarnation: 1, configuration: config, seed: 7)
+        var swim = SWIM(identity: key, address: "10.0.0.1:7420", incarnation: 1, configuration: config, seed: 7)
         let t0: UInt64 = 1_000_000
-        _ = swim.learn([MemberUpdate(member: other, address: "b", incarnation: 1, state: .alive)], now: t0)
+        _ = swim.learn([MemberUpdate(member: other, address: "10.0.0.2:7420", incarnation: 1, state: .alive)], now: t0)
         // Nothing has run yet: the first probe is due at once.
         #expect(swim.nextDeadline(now: t0) <= t0)
         let effects = swim.tick(now: t0)
@@ -28,7 +29,7 @@ struct DeadlineTests {
 
     @Test func anIdleSwimSleepsAboutAProbeInterval() {
         let config = SWIMConfiguration()
-        var swim = SWIM(me: me, address: "a", incarnation: 1, configuration: config, seed: 7)
+        var swim = SWIM(identity: key, address: "10.0.0.1:7420", incarnation: 1, configuration: config, seed: 7)
         let t0: UInt64 = 1_000_000
         _ = swim.tick(now: t0)  // no members: nothing to probe, no gossip pending
         let due = swim.nextDeadline(now: t0)

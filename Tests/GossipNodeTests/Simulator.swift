@@ -57,15 +57,20 @@ final class Simulation {
     var messagesDelivered = 0
     var bytesOnWire = 0
     var syncs = 0
+    /// Node index by identity.
+    var indexByID: [Bytes32: Int] = [:]
 
     init(_ config: Config) {
         self.config = config
         rng = SplitMix64(seed: config.seed)
         for i in 0..<config.nodes {
-            let id = Self.nodeID(i)
-            let swim = SWIM(me: id, address: "n\(i)", incarnation: 1, configuration: config.swim, seed: config.seed &+ UInt64(i) &* 7919)
+            let key = Self.keyPair(i)
+            let id = key.publicKey
+            let swim = SWIM(identity: key, address: "n\(i)", incarnation: 1, configuration: config.swim, seed: config.seed &+ UInt64(i) &* 7919,
+                            acceptsAddress: { _ in true })
             let repl = ReplicationCore(me: id, digest: Bytes32(w0: 0, w1: 0, w2: 0, w3: 0), configuration: config.replication, seed: config.seed &+ UInt64(i) &* 104_729)
             nodes.append(Node(id: id, index: i, swim: swim, repl: repl))
+            indexByID[id] = i
             group.append(0)
         }
         for n in nodes {
@@ -74,7 +79,10 @@ final class Simulation {
         }
     }
 
-    static func nodeID(_ i: Int) -> Bytes32 { Bytes32(w0: UInt64(i) &* 0x9E37_79B9_7F4A_7C15 | 1, w1: UInt64(i), w2: 0, w3: 0) }
+    /// Node `i`'s identity, derived from `i` (deterministic across runs and processes).
+    static func keyPair(_ i: Int) -> SigningKeyPair {
+        try! SigningKeyPair(seed: Bytes32(w0: UInt64(i) &* 0x9E37_79B9_7F4A_7C15 | 1, w1: UInt64(i), w2: 0x51, w3: 0).bytes)
+    }
 
     /// Every node learns every other one (as after joining through a seed).
     func joinAll() {
@@ -178,7 +186,7 @@ final class Simulation {
         }
     }
 
-    func index(of id: Bytes32) -> Int? { Int(exactly: id.w1).flatMap { $0 < nodes.count ? $0 : nil } }
+    func index(of id: Bytes32) -> Int? { indexByID[id] }
 
     func reachable(_ a: Int, _ b: Int) -> Bool { nodes[a].up && nodes[b].up && group[a] == group[b] }
 
@@ -288,7 +296,8 @@ final class Simulation {
         let n = nodes[i]
         n.up = true
         let known = n.swim.members.values.map { MemberUpdate(member: $0.id, address: $0.address, incarnation: $0.incarnation, state: .alive) }
-        n.swim = SWIM(me: n.id, address: "n\(i)", incarnation: n.swim.incarnation + 1, configuration: config.swim, seed: rng.next())
+        n.swim = SWIM(identity: Self.keyPair(i), address: "n\(i)", incarnation: n.swim.incarnation + 1, configuration: config.swim, seed: rng.next(),
+                      acceptsAddress: { _ in true })
         n.repl = ReplicationCore(me: n.id, digest: n.digest, configuration: config.replication, seed: rng.next())
         n.wakeAt = .max
         n.timerGeneration += 1

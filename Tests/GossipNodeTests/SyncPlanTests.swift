@@ -43,7 +43,7 @@ struct SyncPlanTests {
         let c = Bytes32(w0: 3, w1: 0, w2: 0, w3: 0)
         let promised = [VersionVectorHead(author: a, seq: 10, head: h2), VersionVectorHead(author: b, seq: 2, head: h1),
                         VersionVectorHead(author: c, seq: 7, head: h1)]
-        guard case .versionVector(let heads, _) = SyncPlan.message(vv([(a, 4, h1), (b, 3, h2)]), promised: promised) else {
+        guard case .versionVector(let heads, _) = SyncPlan.messages(vv([(a, 4, h1), (b, 3, h2)]), promised: promised).last else {
             Issue.record("not a version vector"); return
         }
         #expect(heads == [VersionVectorHead(author: a, seq: 10, head: h2), VersionVectorHead(author: b, seq: 3, head: h2),
@@ -56,7 +56,7 @@ struct SyncPlanTests {
         var mine = vv([(a, 5, h1)])
         mine.quarantined = [b]
         let promised = [VersionVectorHead(author: a, seq: 5, head: h2), VersionVectorHead(author: b, seq: 9, head: h1)]
-        guard case .versionVector(let heads, let quarantined) = SyncPlan.message(mine, promised: promised) else {
+        guard case .versionVector(let heads, let quarantined) = SyncPlan.messages(mine, promised: promised).last else {
             Issue.record("not a version vector"); return
         }
         #expect(heads == [VersionVectorHead(author: a, seq: 5, head: h1)])

@@ -82,13 +82,13 @@ struct HandshakeTests {
     @Test func framesRoundTripAndDetectTamperingReorderingTruncation() throws {
         let (ik, rk) = try handshake()
         let a = SessionCipher(keys: ik), b = SessionCipher(keys: rk)
-        let f1 = a.seal(Message.ping(probe: 1).frame), f2 = a.seal(Message.syncDone.frame)
+        let f1 = try a.seal(Message.ping(probe: 1).frame), f2 = try a.seal(Message.syncDone.frame)
         // Delivered in pieces.
         var got: [[UInt8]] = []
         for byte in f1 + f2 { got += try b.receive([byte]) }
         #expect(try got.map(Message.decode(frame:)) == [.ping(probe: 1), .syncDone])
         #expect(!b.peerFinished)  // no final frame yet: a stream cut here is known to be truncated
-        let last = a.seal([], final: true)
+        let last = try a.seal([], final: true)
         _ = try b.receive(last)
         #expect(b.peerFinished)
         #expect(throws: FrameError.afterFinal) { try b.receive(a.seal([1])) }
@@ -96,19 +96,19 @@ struct HandshakeTests {
         // Tampered.
         let (ik2, rk2) = try handshake()
         let c = SessionCipher(keys: ik2), d = SessionCipher(keys: rk2)
-        var t = c.seal([1, 2, 3])
+        var t = try c.seal([1, 2, 3])
         t[t.count - 1] ^= 1
         #expect(throws: FrameError.tampered) { try d.receive(t) }
         // Reordered.
         let (ik3, rk3) = try handshake()
         let e = SessionCipher(keys: ik3), f = SessionCipher(keys: rk3)
-        let g1 = e.seal([1]), g2 = e.seal([2])
+        let g1 = try e.seal([1]), g2 = try e.seal([2])
         let header = Array(g1[0..<24]), body1 = Array(g1[24...])
         #expect(throws: FrameError.tampered) { try f.receive(header + g2 + body1) }
         // Oversized length prefix.
         let (ik4, rk4) = try handshake()
         let h = SessionCipher(keys: ik4), k = SessionCipher(keys: rk4)
-        let first = h.seal([1])
+        let first = try h.seal([1])
         #expect(throws: FrameError.oversized(0x7fff_ffff)) { try k.receive(Array(first[0..<24]) + [0x7f, 0xff, 0xff, 0xff]) }
     }
 }

@@ -11,7 +11,7 @@ struct MessageTests {
         }
         for _ in 0..<500 {
             let ms = (0..<Int.random(in: 0...4, using: &rng)).map { _ in WireFixtures.randomMessage(&rng) }
-            let p = Packet(sender: rng.bytes32(), sentAtMillis: rng.next() >> 16, messages: ms)
+            let p = Packet(sender: rng.bytes32(), sentAtMillis: rng.next() >> 20, messages: ms)
             guard p.plaintext.count <= WireLimits.maxDatagramBytes else { continue }  // cannot be sent
             #expect(try Packet.decode(plaintext: p.plaintext) == p)
         }
@@ -29,7 +29,7 @@ struct MessageTests {
 
     @Test func limitsAreEnforced() {
         var w = ByteWriter()
-        w.u8(5); w.varint(UInt64(WireLimits.maxMemberUpdates + 1))
+        w.u8(8); w.varint(UInt64(WireLimits.maxMemberUpdates + 1))
         #expect(throws: WireDecodingError.self) { try Message.decode(frame: w.bytes) }
         var e = ByteWriter()
         e.u8(18); e.varint(1); e.varint(UInt64(WireLimits.maxEntryBytes + 1))

@@ -23,14 +23,15 @@ enum WireFixtures {
     /// A random message of every kind, within the limits.
     static func randomMessage(_ rng: inout SeededRandom) -> Message {
         func address() -> String { "127.0.0.\(Int.random(in: 1...254, using: &rng)):\(Int.random(in: 1...65535, using: &rng))" }
-        switch Int.random(in: 0..<12, using: &rng) {
+        switch Int.random(in: 0..<13, using: &rng) {
         case 0: return .ping(probe: rng.next())
         case 1: return .ack(probe: rng.next() >> UInt64.random(in: 0...63, using: &rng))
         case 2: return .pingRequest(probe: rng.next(), target: rng.bytes32(), address: address())
         case 3: return .nack(probe: rng.next())
         case 4: return .members((0..<Int.random(in: 0...8, using: &rng)).map { _ in
-            MemberUpdate(member: rng.bytes32(), address: address(), incarnation: rng.next() >> 20,
-                         state: MemberState.allCases.randomElement(using: &rng)!) })
+            let state = MemberState.allCases.randomElement(using: &rng)!
+            return MemberUpdate(member: rng.bytes32(), address: address(), incarnation: rng.next() >> 20, state: state,
+                                signature: state == .alive || state == .left ? rng.bytes(64) : []) })
         case 5: return .digest(rng.bytes32().fingerprint, entries: rng.next() >> 3)
         case 6: return .push((0..<Int.random(in: 0...3, using: &rng)).map { _ in rng.bytes(Int.random(in: 0...300, using: &rng)) })
         case 7: let lo = UInt16.random(in: 0...10, using: &rng)
@@ -40,6 +41,8 @@ enum WireFixtures {
             quarantined: (0..<Int.random(in: 0...2, using: &rng)).map { _ in rng.bytes32() })
         case 9: return .entries((0..<Int.random(in: 0...5, using: &rng)).map { _ in rng.bytes(Int.random(in: 0...2000, using: &rng)) })
         case 10: return .forkProofs([ForkProofHeaders(first: rng.bytes(200), second: rng.bytes(210))])
+        case 11: return .versionVectorPart(heads: (0..<Int.random(in: 0...20, using: &rng)).map { _ in
+            VersionVectorHead(author: rng.bytes32(), seq: rng.next() >> 30, head: rng.bytes32()) })
         default: return .syncDone
         }
     }

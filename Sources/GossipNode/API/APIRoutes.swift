@@ -27,6 +27,7 @@ public enum APIRoutes {
     public static func router(node: Node, configuration: APIConfiguration) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: LocalCallerMiddleware(node: node, bind: configuration.bind))
         if let token = configuration.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
         let api = APIHandlers(node: node, bodyLimit: configuration.bodyLimitBytes)
         router.post("/v1/memories") { r, _ in try await api.postMemory(r) }
@@ -243,7 +244,11 @@ struct APIHandlers: Sendable {
             }
             kinds = set
         }
-        let (stream, subscription) = await node.subscribe()
+        guard let (stream, subscription) = await node.subscribe() else {
+            await node.countAPIRefusal("subscriber_limit")
+            throw APIError(.serviceUnavailable, "too_many_subscribers",
+                           "\(GossipNodeDefaults.maxSubscribers) event streams are open already; close one and retry")
+        }
         let node = self.node
         let store = self.store
         let filter = kinds

@@ -3,6 +3,7 @@ import CRDTLog
 enum PrometheusText {
     static func render(node: Node) async -> String {
         let m = await node.metrics
+        let membershipRejected = await node.membershipRejected()
         let (entries, authors, quarantined) = await node.store.counts()
         let c = await node.memberCounts()
         let held = await node.store.heldEntries().count
@@ -27,6 +28,10 @@ enum PrometheusText {
         metric("packets_dropped_total", "Datagrams dropped, by reason.", "counter", labelled(m.packetsDropped, "reason"))
         metric("sessions_rejected_total", "TCP sessions closed for a protocol error, by reason.", "counter", labelled(m.sessionsRejected, "reason"))
         metric("entries_rejected_total", "Entries refused, by reason.", "counter", labelled(m.entriesRejected, "reason"))
+        metric("membership_rejected_total", "Membership records and probes refused (bad signature, unverifiable claim, unknown sender, limits), by reason.", "counter", labelled(membershipRejected, "reason"))
+        metric("connections_refused_total", "TCP connections closed before their handshake by a limit, by reason.", "counter", labelled(m.connectionsRefused, "reason"))
+        metric("promises_broken_total", "Sync sessions whose peer announced heads it did not deliver.", "counter", [("", Double(m.promisesBroken))])
+        metric("api_refused_total", "API requests refused by the local-caller checks, by reason.", "counter", labelled(m.apiRefused, "reason"))
         metric("entries_received_total", "Entries received from peers.", "counter", [("", Double(m.entriesReceived))])
         metric("entries_pushed_total", "Entries pushed eagerly.", "counter", [("", Double(m.entriesPushed))])
         metric("sync_sessions_total", "Sync sessions, by outcome.", "counter", [

@@ -10,8 +10,15 @@ public struct Member: Sendable, Hashable {
     public var stateSince: UInt64
     /// When a packet from it last arrived (ms), 0 if never.
     public var lastSeen: UInt64
+    /// The member's signature over its record at `incarnation` (empty when learned from this
+    /// node's own database or an authenticated session, which need none; such a record is not relayed).
+    public var signature: [UInt8] = []
 
-    public var update: MemberUpdate { MemberUpdate(member: id, address: address, incarnation: incarnation, state: state) }
+    /// The member as news: signed when it is the member's own claim (alive or left).
+    public var update: MemberUpdate {
+        MemberUpdate(member: id, address: address, incarnation: incarnation, state: state,
+                     signature: state == .alive || state == .left ? signature : [])
+    }
 }
 
 /// What the membership core asks its shell to do.

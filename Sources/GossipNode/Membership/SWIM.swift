@@ -3,6 +3,13 @@ import Wire
 /// SWIM membership with suspicion, incarnation numbers, refutation and Lifeguard-style local
 /// health, as a sans-IO state machine: packets and time in, effects out. No sockets, no clocks,
 /// no randomness of its own.
+///
+/// Membership is authenticated by the members themselves, not only by the network key: a
+/// member's own record (alive or left, address, incarnation) is signed with its identity key and
+/// verified before it changes anything; claims about others (suspect, dead) count only at an
+/// incarnation the member signed and never move an address; datagrams are answered, and pings
+/// relayed, only to known members at their known addresses (never to a datagram's source, which
+/// anyone can forge). Every refusal is counted in ``rejected``.
 public struct SWIM: Sendable {
     public let me: Bytes32
     public private(set) var myAddress: String
@@ -11,6 +18,16 @@ public struct SWIM: Sendable {
     public private(set) var members: [Bytes32: Member] = [:]
     /// Lifeguard's local health multiplier: 0 when healthy.
     public private(set) var localHealth = 0
+    /// Membership input refused, by reason (`bad_signature`, `unverifiable_claim`, `unknown_sender`,
+    /// `bad_address`, `member_limit`, `relay_limit`); exported as metrics.
+    public private(set) var rejected: [String: Int] = [:]
+
+    private let identity: SigningKeyPair
+    private let acceptsAddress: @Sendable (String) -> Bool
+    /// This node's own record, signed; re-signed when the address or incarnation changes.
+    public private(set) var selfUpdate: MemberUpdate
+    /// Members that answered a ping of ours, so they know our record: pings to anyone else carry it.
+    private var knowsMe: Set<Bytes32> = []
 
     private var rng: SplitMix64
     private var probeOrder: [Bytes32] = []
@@ -33,19 +50,36 @@ public struct SWIM: Sendable {
     }
     private var probes: [UInt64: Probe] = [:]
     /// Pings sent on another member's behalf: our probe id → (requester address, its probe id, deadline).
-    private struct Relay { var requester: String; var requesterID: Bytes32; var probe: UInt64; var deadline: UInt64 }
+    private struct Relay { var requesterID: Bytes32; var target: Bytes32; var probe: UInt64; var deadline: UInt64 }
     private var relays: [UInt64: Relay] = [:]
     private var suspectedAt: [Bytes32: UInt64] = [:]
     /// Updates waiting to be piggybacked: member → (update, transmissions left).
     private var broadcasts: [Bytes32: (update: MemberUpdate, left: Int)] = [:]
 
-    public init(me: Bytes32, address: String, incarnation: UInt64, configuration: SWIMConfiguration = .init(), seed: UInt64) {
-        self.me = me
+    /// - Parameters:
+    ///   - identity: this node's key pair; its own record is signed with it.
+    ///   - acceptsAddress: whether an address in someone's record is usable (the node accepts IP
+    ///     literals only, so sending never resolves names; the simulator accepts its own names).
+    public init(identity: SigningKeyPair, address: String, incarnation: UInt64, configuration: SWIMConfiguration = .init(), seed: UInt64,
+                acceptsAddress: @escaping @Sendable (String) -> Bool = HostPort.isIPAddressWithPort) {
+        self.identity = identity
+        me = identity.publicKey
         myAddress = address
-        self.incarnation = incarnation
+        self.incarnation = min(incarnation, WireLimits.maxIncarnation - 1)
         self.configuration = configuration
+        self.acceptsAddress = acceptsAddress
         rng = SplitMix64(seed: seed)
+        selfUpdate = MemberUpdate(member: identity.publicKey, address: address, incarnation: self.incarnation, state: .alive).signed(by: identity)
     }
+
+    /// Bumps the incarnation (never past ``WireLimits/maxIncarnation``) and re-signs this node's record.
+    private mutating func setIncarnation(_ value: UInt64) {
+        incarnation = min(value, WireLimits.maxIncarnation)
+        selfUpdate = MemberUpdate(member: me, address: myAddress, incarnation: incarnation, state: .alive).signed(by: identity)
+        knowsMe.removeAll()
+    }
+
+    private mutating func reject(_ reason: String) { rejected[reason, default: 0] += 1 }
 
     // MARK: - Queries
 
@@ -65,15 +99,28 @@ public struct SWIM: Sendable {
         members.values.reduce(me.w0) { $1.state == .alive || $1.state == .suspect ? $0 ^ $1.id.w0 : $0 }
     }
 
-    public var selfUpdate: MemberUpdate { MemberUpdate(member: me, address: myAddress, incarnation: incarnation, state: .alive) }
+    /// Signed records of this node and every member seen alive (what a sync session's greeting
+    /// carries); members known only unsigned (remembered from an earlier run) are left out.
+    public var signedRecords: [MemberUpdate] {
+        [selfUpdate] + members.values.filter { $0.state == .alive && !$0.signature.isEmpty }.sorted { $0.id < $1.id }.map(\.update)
+    }
 
     // MARK: - Inputs
 
-    /// Adds members learned out of band (persisted peers, a join reply), with the usual
-    /// incarnation rules. Not news: nothing is gossiped on its account.
+    /// Adds members learned from a source that needs no signature: this node's own database of
+    /// peers, or the address a peer gave in a session it authenticated with its own key. Usual
+    /// incarnation rules; not news (nothing is gossiped on its account).
     public mutating func learn(_ updates: [MemberUpdate], now: UInt64) -> [MembershipEffect] {
         var effects: [MembershipEffect] = []
-        for u in updates { apply(u, now: now, gossip: false, effects: &effects) }
+        for u in updates { apply(u, now: now, gossip: false, trusted: true, effects: &effects) }
+        return effects
+    }
+
+    /// Member records received in a sync session's greeting: checked like gossip (signatures,
+    /// incarnations), but not news.
+    public mutating func receive(records: [MemberUpdate], now: UInt64) -> [MembershipEffect] {
+        var effects: [MembershipEffect] = []
+        for u in records { apply(u, now: now, gossip: false, trusted: false, effects: &effects) }
         return effects
     }
 
@@ -81,43 +128,41 @@ public struct SWIM: Sendable {
     public mutating func setAddress(_ address: String) {
         guard address != myAddress else { return }
         myAddress = address
-        incarnation += 1
+        setIncarnation(incarnation + 1)
         enqueue(selfUpdate)
     }
 
     /// Leaving gracefully: tell a few members.
     public mutating func leave(now: UInt64) -> [MembershipEffect] {
-        incarnation += 1
-        let bye = MemberUpdate(member: me, address: myAddress, incarnation: incarnation, state: .left)
+        setIncarnation(incarnation + 1)
+        let bye = MemberUpdate(member: me, address: myAddress, incarnation: incarnation, state: .left).signed(by: identity)
         return sample(count: max(configuration.gossipNodes, 3), where: { $0.state == .alive }).compactMap { id in
             members[id].map { .send(to: $0.address, member: id, messages: [.members([bye])]) }
         }
     }
 
     /// One datagram arrived from `address`, sealed by `packet.sender`.
+    ///
+    /// The sealed sender proves only that the datagram came from someone holding the network key:
+    /// it moves no address and adds no member. A datagram from an unknown sender counts only for
+    /// the signed records it carries; replies go to the sender's known address, not to the
+    /// datagram's source.
     public mutating func handle(_ packet: Packet, from address: String, now: UInt64) -> [MembershipEffect] {
         var effects: [MembershipEffect] = []
         let sender = packet.sender
         guard sender != me else { return [] }
-        // Membership news first, so the rest sees the newest state.
+        // Membership news first, so the rest sees the newest state (and a joining sender's own record).
         for case .members(let updates) in packet.messages {
-            for u in updates { apply(u, now: now, effects: &effects) }
+            for u in updates { apply(u, now: now, trusted: false, effects: &effects) }
         }
-        if var m = members[sender] {
-            m.lastSeen = now
-            if m.address != address, m.state == .alive {
-                // Same member, new address (a laptop that moved): follow it.
-                m.address = address
-                effects.append(.changed(m.update))
+        guard var known = members[sender] else {
+            if packet.messages.contains(where: { if case .members = $0 { false } else if case .digest = $0 { false } else { true } }) {
+                reject("unknown_sender")
             }
-            members[sender] = m
-        } else {
-            // An unknown member talking to us: it is alive; its own update will follow.
-            members[sender] = Member(id: sender, address: address, incarnation: 0, state: .alive, stateSince: now, lastSeen: now)
-            probeOrder.append(sender)
-            memberIDs.append(sender)
-            effects.append(.changed(members[sender]!.update))
+            return effects
         }
+        known.lastSeen = now
+        members[sender] = known
         var reply: [Message] = []
         for message in packet.messages {
             switch message {
@@ -125,25 +170,33 @@ public struct SWIM: Sendable {
                 reply.append(.ack(probe: probe))
             case .ack(let probe):
                 if let relay = relays.removeValue(forKey: probe) {
-                    effects.append(.send(to: relay.requester, member: relay.requesterID, messages: [.ack(probe: relay.probe)] + piggyback(for: relay.requesterID)))
+                    guard relay.target == sender, let requester = members[relay.requesterID] else { continue }
+                    effects.append(.send(to: requester.address, member: relay.requesterID, messages: [.ack(probe: relay.probe)] + piggyback(for: relay.requesterID)))
                 } else if let p = probes[probe], p.target == sender || p.phase == .indirect {
                     probes[probe] = nil
+                    if p.target == sender { knowsMe.insert(sender) }
                     if localHealth > 0 { localHealth -= 1 }
                 }
-            case .pingRequest(let probe, let target, let targetAddress):
+            case .pingRequest(let probe, let target, _):
+                // Only to a known member at its known address (the address in the request is
+                // ignored: a member cannot make us ping an arbitrary host).
+                guard target != me, target != sender, let t = members[target], t.state == .alive || t.state == .suspect else {
+                    reject("unknown_target"); continue
+                }
+                guard relays.count < configuration.maxRelays else { reject("relay_limit"); continue }
                 let id = newProbeID()
-                relays[id] = Relay(requester: address, requesterID: sender, probe: probe, deadline: now + configuration.probeTimeoutMillis)
-                effects.append(.send(to: targetAddress, member: target, messages: [.ping(probe: id)] + piggyback(for: target)))
+                relays[id] = Relay(requesterID: sender, target: target, probe: probe, deadline: now + configuration.probeTimeoutMillis)
+                effects.append(.send(to: t.address, member: target, messages: [.ping(probe: id)] + piggyback(for: target)))
             case .nack(let probe):
                 probes[probe]?.nacks += 1
             default:
                 break
             }
         }
-        if !reply.isEmpty {
+        if !reply.isEmpty, let m = members[sender] {
             // A sender we think dead or suspect hears so, and can refute.
-            if let m = members[sender], m.state != .alive { enqueue(m.update, boost: true) }
-            effects.append(.send(to: address, member: sender, messages: reply + piggyback(for: sender)))
+            if m.state != .alive { enqueue(m.update, boost: true) }
+            effects.append(.send(to: m.address, member: sender, messages: reply + piggyback(for: sender)))
         }
         return effects
     }
@@ -181,9 +234,11 @@ public struct SWIM: Sendable {
         lastTick = now
 
         // Pending probes.
-        for (id, p) in probes {
+        for (id, p) in probes.sorted(by: { $0.key < $1.key }) {
             let timeout = configuration.probeTimeoutMillis * scale
             if p.phase == .direct, now >= p.sentAt + timeout {
+                // No answer: it may have forgotten us; the next ping carries our record again.
+                knowsMe.remove(p.target)
                 let helpers = sample(count: configuration.indirectProbes, where: { $0.state == .alive && $0.id != p.target })
                 probes[id]?.phase = .indirect
                 probes[id]?.asked = helpers.count
@@ -191,7 +246,7 @@ public struct SWIM: Sendable {
                     for h in helpers {
                         guard let hm = members[h] else { continue }
                         effects.append(.send(to: hm.address, member: h,
-                                             messages: [.pingRequest(probe: id, target: p.target, address: target.address)] + piggyback(for: h)))
+                                             messages: [.pingRequest(probe: id, target: p.target, address: target.address)] + piggyback(for: h, withSelf: false)))
                     }
                 }
             } else if p.phase == .indirect, now >= p.sentAt + configuration.probeIntervalMillis * scale {
@@ -204,13 +259,15 @@ public struct SWIM: Sendable {
             }
         }
         // Relays that got no ack: tell the requester we tried (a nack).
-        for (id, r) in relays where now >= r.deadline {
+        for (id, r) in relays.sorted(by: { $0.key < $1.key }) where now >= r.deadline {
             relays[id] = nil
-            effects.append(.send(to: r.requester, member: r.requesterID, messages: [.nack(probe: r.probe)]))
+            if let requester = members[r.requesterID] {
+                effects.append(.send(to: requester.address, member: r.requesterID, messages: [.nack(probe: r.probe)]))
+            }
         }
         // Suspicions that ran out.
         let timeout = configuration.suspicionTimeout(members: members.count) * scale
-        for (id, since) in suspectedAt where now >= since + timeout {
+        for (id, since) in suspectedAt.sorted(by: { $0.key < $1.key }) where now >= since + timeout {
             suspectedAt[id] = nil
             guard var m = members[id], m.state == .suspect else { continue }
             m.state = .dead; m.stateSince = now
@@ -244,10 +301,11 @@ public struct SWIM: Sendable {
             if let id = sample(count: 1, where: { $0.state == .dead }).first, let m = members[id] {
                 effects.append(.send(to: m.address, member: id, messages: [.ping(probe: newProbeID()), .members([m.update, selfUpdate])]))
             }
-            for m in members.values where (m.state == .dead || m.state == .left) && now > m.stateSince + configuration.deadRetentionMillis {
+            for m in members.values.sorted(by: { $0.id < $1.id }) where (m.state == .dead || m.state == .left) && now > m.stateSince + configuration.deadRetentionMillis {
                 members[m.id] = nil
                 broadcasts[m.id] = nil
                 memberIDs.removeAll { $0 == m.id }
+                knowsMe.remove(m.id)
                 effects.append(.forget(m.id))
             }
         }
@@ -256,47 +314,67 @@ public struct SWIM: Sendable {
 
     // MARK: - Rules
 
-    private mutating func apply(_ u: MemberUpdate, now: UInt64, gossip: Bool = true, effects: inout [MembershipEffect]) {
+    /// The incarnation rules, with authentication: `trusted` updates (this node's own database,
+    /// an authenticated session peer's own address) need no signature; all others do for alive
+    /// and left, and suspect/dead claims count only at the incarnation the member signed.
+    private mutating func apply(_ u: MemberUpdate, now: UInt64, gossip: Bool = true, trusted: Bool, effects: inout [MembershipEffect]) {
         if u.member == me {
-            // Someone thinks we are suspect, dead or gone: refute with a higher incarnation.
-            if u.state != .alive, u.incarnation >= incarnation {
-                incarnation = u.incarnation + 1
+            if u.isOwnClaim {
+                // Our own record from an earlier run (a clock that stepped back): outrank it.
+                guard u.incarnation > incarnation, trusted || u.hasValidSignature else { return }
+                setIncarnation(u.incarnation + 1)
+                enqueue(selfUpdate, boost: true)
+            } else if u.incarnation == incarnation {
+                // Someone thinks we are suspect or dead: refute with a higher incarnation.
+                setIncarnation(incarnation + 1)
                 localHealth = min(localHealth + 1, configuration.maxLocalHealth)
                 enqueue(selfUpdate, boost: true)
-            } else if u.state == .alive, u.incarnation > incarnation {
-                incarnation = u.incarnation + 1
-                enqueue(selfUpdate, boost: true)
+            } else if u.incarnation > incarnation {
+                reject("unverifiable_claim")  // we never signed that incarnation
             }
             return
         }
+        if u.isOwnClaim, !acceptsAddress(u.address) { reject("bad_address"); return }
         guard var m = members[u.member] else {
-            guard u.state == .alive || u.state == .suspect else { return }  // no news in a stranger's death
-            let m = Member(id: u.member, address: u.address, incarnation: u.incarnation, state: u.state, stateSince: now, lastSeen: 0)
+            // A stranger becomes a member only by its own signed alive record.
+            guard u.state == .alive else { if !u.isOwnClaim { reject("unverifiable_claim") }; return }
+            guard members.count < configuration.maxMembers else { reject("member_limit"); return }
+            guard trusted || u.hasValidSignature else { reject("bad_signature"); return }
+            let m = Member(id: u.member, address: u.address, incarnation: u.incarnation, state: .alive, stateSince: now, lastSeen: 0,
+                           signature: u.signature)
             members[u.member] = m
             memberIDs.append(u.member)
             probeOrder.append(u.member)
-            if u.state == .suspect { suspectedAt[u.member] = now }
-            if gossip { enqueue(u) }
+            if gossip, !u.signature.isEmpty { enqueue(u) }
             effects.append(.changed(m.update))
             return
         }
         let overrides: Bool
         switch u.state {
         case .alive: overrides = u.incarnation > m.incarnation
-        case .suspect: overrides = (u.incarnation > m.incarnation) || (u.incarnation == m.incarnation && m.state == .alive)
-        case .dead, .left: overrides = (u.incarnation > m.incarnation) || (u.incarnation == m.incarnation && m.state != .dead && m.state != .left)
+        case .left: overrides = u.incarnation > m.incarnation || (u.incarnation == m.incarnation && m.state != .left)
+        case .suspect, .dead:
+            // Only at the incarnation the member itself signed: a higher one is unverifiable.
+            if u.incarnation > m.incarnation { reject("unverifiable_claim"); return }
+            overrides = u.incarnation == m.incarnation && (u.state == .suspect ? m.state == .alive : m.state == .alive || m.state == .suspect)
         }
         guard overrides else { return }
-        let changed = m.state != u.state || m.address != u.address
+        if u.isOwnClaim {
+            guard trusted || u.hasValidSignature else { reject("bad_signature"); return }
+        }
+        let changed = m.state != u.state || (u.isOwnClaim && m.address != u.address)
         m.incarnation = u.incarnation
-        m.address = u.address
+        if u.isOwnClaim {
+            m.address = u.address
+            m.signature = u.signature
+        }
         if m.state != u.state { m.state = u.state; m.stateSince = now }
         members[u.member] = m
         switch u.state {
         case .suspect: if suspectedAt[u.member] == nil { suspectedAt[u.member] = now }
         default: suspectedAt[u.member] = nil
         }
-        if gossip { enqueue(u) }
+        if gossip, !u.isOwnClaim || !u.signature.isEmpty { enqueue(m.update) }
         if changed { effects.append(.changed(m.update)) }
     }
 
@@ -314,13 +392,17 @@ public struct SWIM: Sendable {
         broadcasts[u.member] = (u, boost ? n * 2 : n)
     }
 
-    /// Membership updates for one datagram to `target`, within the byte budget, most needed first.
-    private mutating func piggyback(for target: Bytes32) -> [Message] {
-        guard !broadcasts.isEmpty else { return [] }
-        var chosen: [MemberUpdate] = []
-        var bytes = 4
+    /// Membership updates for one datagram to `target`, within the byte budget, most needed
+    /// first; this node's own record first when `target` has not answered us yet (it drops
+    /// datagrams from senders it does not know).
+    private mutating func piggyback(for target: Bytes32, withSelf: Bool = true) -> [Message] {
+        let introduce = withSelf && !knowsMe.contains(target) && broadcasts[me] == nil
+        guard !broadcasts.isEmpty || introduce else { return [] }
+        var chosen: [MemberUpdate] = introduce ? [selfUpdate] : []
+        var bytes = 4 + (introduce ? Self.recordSize(selfUpdate) : 0)
         for (id, b) in broadcasts.sorted(by: { ($0.value.left, $0.key) > ($1.value.left, $1.key) }) {
-            let size = 32 + 1 + b.update.address.utf8.count + 10 + 1
+            if b.update.isOwnClaim, b.update.signature.isEmpty { broadcasts[id] = nil; continue }  // unsigned: nobody would take it
+            let size = Self.recordSize(b.update)
             if bytes + size > configuration.piggybackBudgetBytes { break }
             bytes += size
             chosen.append(b.update)
@@ -328,6 +410,9 @@ public struct SWIM: Sendable {
         }
         return chosen.isEmpty ? [] : [.members(chosen)]
     }
+
+    /// Bytes of one record on the wire (an upper bound: varints at their longest).
+    static func recordSize(_ u: MemberUpdate) -> Int { 32 + 2 + u.address.utf8.count + 10 + 1 + (u.isOwnClaim ? 64 : 0) }
 
     private mutating func nextProbeTarget() -> Bytes32? {
         for _ in 0..<2 {

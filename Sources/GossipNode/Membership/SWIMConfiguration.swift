@@ -26,7 +26,12 @@ public struct SWIMConfiguration: Sendable {
     public var deadRetentionMillis: UInt64 = 24 * 3_600_000
     /// Bytes of membership updates piggybacked in one datagram (the rest is left for digests
     /// and pushed entries).
-    public var piggybackBudgetBytes = 600
+    public var piggybackBudgetBytes = 900
+    /// Members known at once (alive, suspect, dead or left): a member minting throwaway keys
+    /// cannot grow the table, the peer database or the probe round without bound.
+    public var maxMembers = 4_096
+    /// Pings relayed on other members' behalf at once (ping-requests past it are refused and counted).
+    public var maxRelays = 256
 
     public init() {}
 

@@ -40,6 +40,7 @@ public actor Node {
     var swim: SWIM
     var repl: ReplicationCore
     var quota: AuthorQuota
+    var newAuthors: NewAuthorLimit
     var replay = ReplayFilter()
     public internal(set) var metrics = NodeMetrics()
     var digest = Bytes32.zero
@@ -56,8 +57,21 @@ public actor Node {
     var sessionCounter: UInt64 = 0
     /// Addresses a dial is in progress to (one at a time per address).
     var dialing: Set<String> = []
-    /// Sessions receiving a big catch-up right now (more than ``GossipNodeDefaults/bulkSessionEntries``).
-    var bulkReceiving: Set<UInt64> = []
+    /// Sessions receiving a big catch-up right now (more than ``GossipNodeDefaults/bulkSessionEntries``
+    /// new, verified entries stored), and when each last stored one: only a catch-up that keeps
+    /// making progress holds other sessions off (see ``catchUpInProgress(excluding:)``).
+    var bulkReceiving: [UInt64: UInt64] = [:]
+    /// Connections still in their handshake, per source address and in all (see ``SessionLimits``).
+    var handshaking: [String: Int] = [:]
+    var handshakingTotal = 0
+    var inHandshake: Set<UInt64> = []
+    /// Bytes buffered in incomplete frames over all sessions (see ``SessionLimits/maxBufferedBytes``).
+    var bufferedSessionBytes = 0
+    /// When each running session last completed a frame, and when it started (for the watchdog).
+    var sessionActivity: [UInt64: (started: UInt64, lastFrame: UInt64)] = [:]
+    /// Peers whose session announced heads it then did not deliver, and when: their announcements
+    /// are not promised to other sessions for ``SessionLimits/brokenPromiseMillis``.
+    var brokenPromises: [Bytes32: UInt64] = [:]
     /// The cores' timer (see ``scheduleTick()``), when it fires, and whether it runs at all.
     var tickTimer: Task<Void, Never>?
     var tickWakeAt: UInt64 = 0
@@ -70,7 +84,7 @@ public actor Node {
     /// Sessions that announced this node's version vector and wait for the peer's.
     var vectorPending: Set<UInt64> = []
     /// The heads each running session's peer announced: what that session is receiving.
-    var promisedHeads: [UInt64: [VersionVectorHead]] = [:]
+    var promisedHeads: [UInt64: (peer: Bytes32, heads: [VersionVectorHead])] = [:]
     /// Sessions waiting to announce a version vector until ``vectorPending`` empties.
     var vectorWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     /// The specific address gossip is bound to, which TCP dials start from (nil for a wildcard).
@@ -95,10 +109,11 @@ public actor Node {
         now = clock
         let seed = UInt64.random(in: 0...UInt64.max)
         // A restart must outrank what others remember of us: incarnation from the clock.
-        swim = SWIM(me: identity.publicKey, address: configuration.advertised.description, incarnation: clock() / 1000,
+        swim = SWIM(identity: identity, address: configuration.advertised.description, incarnation: clock() / 1000,
                     configuration: configuration.swim, seed: seed)
         repl = ReplicationCore(me: identity.publicKey, digest: .zero, configuration: configuration.replication, seed: seed &+ 1)
         quota = AuthorQuota(perHour: configuration.quotaPerHour)
+        newAuthors = NewAuthorLimit(perPeerPerHour: configuration.newAuthorsPerPeerPerHour, totalPerHour: configuration.newAuthorsPerHour)
     }
 
     // MARK: - Running
@@ -342,9 +357,11 @@ public actor Node {
         }
         guard let ip = envelope.remoteAddress.ipAddress, let port = envelope.remoteAddress.port else { return }
         let from = HostPort(host: ip, port: port).description
-        socketAddresses[from] = envelope.remoteAddress
-        if await store.configuration.blocked.contains(packet.sender) { metrics.packetsDropped["blocked", default: 0] += 1; return }
+        if store.configuration.blocked.contains(packet.sender) { metrics.packetsDropped["blocked", default: 0] += 1; return }
         perform(swim.handle(packet, from: from, now: t))
+        // Digests and pushes count only from members: a sender the membership does not know
+        // (no signed record yet) gets nothing started on its account.
+        guard swim.members[packet.sender] != nil else { return }
         for message in packet.messages {
             switch message {
             case .digest(let d, let n):
@@ -360,7 +377,13 @@ public actor Node {
         guard let out = udpOut else { return }
         let target: SocketAddress
         if let cached = socketAddresses[address] { target = cached } else {
-            guard let hp = HostPort(address), let a = try? SocketAddress.makeAddressResolvingHost(hp.host, port: hp.port) else { return }
+            // Numeric addresses only: a name would need a blocking lookup on the node's executor
+            // (member records carry IP literals; see ``HostPort/isIPAddressWithPort(_:)``).
+            guard let hp = HostPort(address), IPAddress(hp.host) != nil, let a = try? SocketAddress(ipAddress: hp.host, port: hp.port) else {
+                metrics.packetsDropped["unresolvable_address", default: 0] += 1
+                return
+            }
+            if socketAddresses.count >= SessionLimits.maxCachedAddresses { socketAddresses.removeAll(keepingCapacity: true) }
             socketAddresses[address] = a
             target = a
         }
@@ -432,38 +455,52 @@ public actor Node {
 
     // MARK: - Entries
 
-    /// Stores entries from a peer: quota first, then verification on all cores and one
-    /// transaction; then pushes, gap repair and subscribers.
+    /// Stores entries from a peer: verification on all cores, then the quota and the new-author
+    /// limit (on verified, new entries only), then one transaction; then pushes, gap repair and
+    /// subscribers.
     @discardableResult
     func ingest(_ encoded: [[UInt8]], from peer: Bytes32, viaSync: Bool) async -> IngestReport? {
-        let admitted = admit(encoded)
-        guard !admitted.isEmpty else { return nil }
+        guard !encoded.isEmpty else { return nil }
+        metrics.entriesReceived += encoded.count
         let start = DispatchTime.now().uptimeNanoseconds
-        let checked = await Self.verify(admitted)
+        let checked = await Self.verify(encoded)
         return await commit(checked, from: peer, viaSync: viaSync, started: start)
     }
 
-    /// The per-author quota: the entries that may be stored now (the rest are deferred, and
-    /// offered again by a later sync).
-    func admit(_ encoded: [[UInt8]]) -> [[UInt8]] {
-        guard !encoded.isEmpty else { return [] }
+    /// The per-author quota and the new-author limit, charged only for entries whose signature
+    /// verified and that this node does not hold yet: forged stubs, duplicates and re-offers cost
+    /// an author nothing. What is over a limit is deferred (offered again by a later sync).
+    func admit(_ checked: [Result<Entry, EntryRejection>], from peer: Bytes32) async -> [Result<Entry, EntryRejection>] {
+        var byAuthor: [AuthorID: [Int]] = [:]
+        for (i, r) in checked.enumerated() { if case .success(let e) = r { byAuthor[e.author, default: []].append(i) } }
+        guard !byAuthor.isEmpty else { return checked }
+        let stored = await store.seqs(of: Set(byAuthor.keys))
         let t = now()
-        var admitted: [[UInt8]] = []
-        admitted.reserveCapacity(encoded.count)
-        var perAuthor: [Bytes32: [Int]] = [:]
-        for (i, e) in encoded.enumerated() {
-            guard e.count >= 33, let author = Bytes32(Array(e[1..<33])) else { admitted.append(e); continue }
-            perAuthor[author, default: []].append(i)
-        }
         var deferred = Set<Int>()
-        for (author, indices) in perAuthor {
-            let n = quota.admit(author, count: indices.count, now: t)
-            for i in indices.dropFirst(n) { deferred.insert(i) }
+        var overQuota = 0, overNewAuthors = 0
+        for (author, indices) in byAuthor.sorted(by: { $0.key < $1.key }) {
+            let have = stored[author]
+            let fresh = indices.filter { i in
+                if case .success(let e) = checked[i] { e.seq > (have ?? 0) } else { false }
+            }
+            guard !fresh.isEmpty else { continue }
+            if have == nil, !store.configuration.trusted.contains(author), !newAuthors.admit(author, from: peer, now: t) {
+                deferred.formUnion(indices)
+                overNewAuthors += indices.count
+                continue
+            }
+            let n = quota.admit(author, count: fresh.count, now: t)
+            // Keep the lowest seqs: they extend the chain; the rest waits for the refill.
+            let bySeq = fresh.sorted { i, j in
+                if case .success(let a) = checked[i], case .success(let b) = checked[j] { a.seq < b.seq } else { i < j }
+            }
+            for i in bySeq.dropFirst(n) { deferred.insert(i) }
+            overQuota += fresh.count - n
         }
-        if !deferred.isEmpty { metrics.reject("quota_deferred", count: deferred.count) }
-        for (i, e) in encoded.enumerated() where !deferred.contains(i) && e.count >= 33 { admitted.append(e) }
-        metrics.entriesReceived += encoded.count
-        return admitted
+        if overQuota > 0 { metrics.reject("quota_deferred", count: overQuota) }
+        if overNewAuthors > 0 { metrics.reject("new_author_limit", count: overNewAuthors) }
+        guard !deferred.isEmpty else { return checked }
+        return checked.indices.filter { !deferred.contains($0) }.map { checked[$0] }
     }
 
     /// Decodes and verifies on all cores, off the node's actor.
@@ -471,8 +508,9 @@ public actor Node {
         await Task.detached { LogStore.decodeAndVerify(encoded) }.value
     }
 
-    /// Stores verified entries in one transaction, then pushes, repairs gaps, tells subscribers.
-    func commit(_ checked: [Result<Entry, EntryRejection>], from peer: Bytes32, viaSync: Bool, started: UInt64) async -> IngestReport? {
+    /// Admits, then stores verified entries in one transaction, then pushes, repairs gaps, tells subscribers.
+    func commit(_ verified: [Result<Entry, EntryRejection>], from peer: Bytes32, viaSync: Bool, started: UInt64) async -> IngestReport? {
+        let checked = await admit(verified, from: peer)
         let t = now()
         guard let report = try? await store.ingest(checked: checked, now: t) else {
             metrics.reject("storage_unavailable", count: checked.count)
@@ -508,8 +546,10 @@ public actor Node {
     }
 
     /// Every entry newly stored on this node from now on (written here or received), and the
-    /// subscription's id for ``unsubscribe(_:)``.
-    public func subscribe() -> (AsyncStream<Entry>, UInt64) {
+    /// subscription's id for ``unsubscribe(_:)``; nil when ``GossipNodeDefaults/maxSubscribers``
+    /// streams are open already.
+    public func subscribe() -> (AsyncStream<Entry>, UInt64)? {
+        guard subscribers.count < GossipNodeDefaults.maxSubscribers else { return nil }
         let (stream, continuation) = AsyncStream<Entry>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         let id = nextSubscriber
         nextSubscriber += 1
@@ -523,6 +563,9 @@ public actor Node {
 
     // MARK: - Status
 
+    public func membershipRejected() -> [String: Int] { swim.rejected }
+    /// Counts an API request refused by the local-caller checks.
+    public func countAPIRefusal(_ reason: String) { metrics.apiRefused[reason, default: 0] += 1 }
     public func members() -> [Member] { Array(swim.members.values).sorted { $0.id < $1.id } }
     public func memberCounts() -> (alive: Int, suspect: Int, dead: Int) { swim.counts() }
     public func currentDigest() -> Bytes32 { digest }

@@ -32,8 +32,9 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
-    /// True for 127.0.0.0/8, ::1 and localhost.
-    public var isLoopback: Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
+    /// True for `localhost` and numeric loopback addresses (127.0.0.0/8, ::1), parsed as
+    /// addresses: a name such as `127.example.com` is not loopback.
+    public var isLoopback: Bool { host == "localhost" || IPAddress(host)?.isLoopback == true }
 }
 
 /// Everything a running node needs besides its store and keys.
@@ -48,6 +49,9 @@ public struct NodeConfiguration: Sendable {
     public var replication = ReplicationConfiguration()
     /// Entries accepted from the network per author per hour.
     public var quotaPerHour = AuthorQuota.defaultPerHour
+    /// Authors never seen before accepted per hour, from one peer and in all (see ``NewAuthorLimit``).
+    public var newAuthorsPerPeerPerHour = NewAuthorLimit.defaultPerPeerPerHour
+    public var newAuthorsPerHour = NewAuthorLimit.defaultTotalPerHour
     /// The longest the node sleeps between timer checks. The cores are ticked at their next
     /// deadline (a probe, a timeout, gossip); this bounds the sleep should a deadline be missed.
     public var tickMillis: UInt64 = 1_000

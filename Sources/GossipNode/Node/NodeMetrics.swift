@@ -27,6 +27,14 @@ public struct NodeMetrics: Sendable {
     public var udpRebinds = 0
     /// Times unused memory was handed back (``MemoryRelease``).
     public var memoryReleases = 0
+    /// Connections closed before their handshake by a limit (``SessionLimits``), by reason.
+    public var connectionsRefused: [String: Int] = [:]
+    /// Sessions whose peer announced heads it did not deliver (its announcements are then not
+    /// promised to other sessions for a while).
+    public var promisesBroken = 0
+    /// API requests refused by the local-caller checks (`host`, `origin`, `content_type`,
+    /// `subscriber_limit`), by reason.
+    public var apiRefused: [String: Int] = [:]
 
     public init() {}
 

@@ -36,6 +36,12 @@ enum SessionError: Error, CustomStringConvertible {
     case timeout
     /// A catch-up is streaming in from another peer.
     case busy
+    /// Too many sessions at once (``SessionLimits/maxSessions``).
+    case sessionLimit
+    /// The peer's version vector has more authors than ``SessionLimits/maxVersionVectorAuthors``.
+    case vectorTooLarge
+    /// Incomplete frames of all sessions would exceed ``SessionLimits/maxBufferedBytes``.
+    case bufferLimit
 
     var description: String {
         switch self {
@@ -46,6 +52,9 @@ enum SessionError: Error, CustomStringConvertible {
         case .noCommonVersion: "no common protocol version"
         case .timeout: "timed out"
         case .busy: "busy catching up from another peer"
+        case .sessionLimit: "too many sessions at once"
+        case .vectorTooLarge: "version vector over the author limit"
+        case .bufferLimit: "session buffers full"
         }
     }
 
@@ -58,6 +67,9 @@ enum SessionError: Error, CustomStringConvertible {
         case .noCommonVersion: "no_common_version"
         case .timeout: "timeout"
         case .busy: "busy"
+        case .sessionLimit: "session_limit"
+        case .vectorTooLarge: "vector_too_large"
+        case .bufferLimit: "buffer_limit"
         }
     }
 }
@@ -86,8 +98,8 @@ extension Node {
 
     /// Opens a sync session with a known member (the replication core asked for it).
     func startSession(with peer: Bytes32) {
-        guard sessions[peer] == nil, bulkReceiving.isEmpty, let m = swim.members[peer], let address = HostPort(m.address),
-              !dialing.contains(address.description) else {
+        guard sessions[peer] == nil, !catchUpInProgress(now: now()), runningSessions < SessionLimits.maxSessions,
+              let m = swim.members[peer], let address = HostPort(m.address), !dialing.contains(address.description) else {
             perform(repl.syncFinished(peer, now: now()))
             return
         }
@@ -128,7 +140,7 @@ extension Node {
                 watchdog.cancel()
                 peer = keys.peer
                 repl.syncStarted(keys.peer, now: now())  // seed and start-up dials count too
-                try await runSession(keys: keys, reader: &reader, outbound: outbound)
+                try await runSession(keys: keys, reader: &reader, outbound: outbound, channel: connection.channel)
             }
             metrics.syncsCompleted += 1
             await liftFence()
@@ -153,10 +165,28 @@ extension Node {
         streaming = streaming.filter { $0.value != session }
     }
 
-    /// Serves a session a peer opened.
+    /// True while a catch-up streams in and keeps storing new entries (then a second session
+    /// would mostly carry the same entries again). A stalled one holds nobody off.
+    func catchUpInProgress(now t: UInt64, excluding session: UInt64? = nil) -> Bool {
+        bulkReceiving.contains { $0.key != session && t < $0.value + SessionLimits.catchUpProgressMillis }
+    }
+
+    /// Serves a session a peer opened, within the connection limits.
     func accept(_ accepted: AcceptedConnection) async {
         guard let connection = accepted.take() else { return }
-        log.debug("sync: accepted a connection", metadata: ["from": "\(connection.channel.remoteAddress.map { "\($0)" } ?? "?")"])
+        let source = connection.channel.remoteAddress?.ipAddress ?? "?"
+        guard handshaking[source, default: 0] < SessionLimits.maxHandshakesPerSource, handshakingTotal < SessionLimits.maxHandshakes else {
+            metrics.connectionsRefused["handshake_limit", default: 0] += 1
+            try? await connection.executeThenClose { _, _ in }
+            return
+        }
+        handshaking[source, default: 0] += 1
+        handshakingTotal += 1
+        sessionCounter += 1
+        let ticket = sessionCounter
+        inHandshake.insert(ticket)
+        func handshakeOver() { endHandshake(ticket, source: source) }
+        log.debug("sync: accepted a connection", metadata: ["from": "\(source)"])
         let watchdog = Self.handshakeWatchdog(connection.channel)
         var peer: Bytes32?
         do {
@@ -170,41 +200,86 @@ extension Node {
                     let (m4, k) = try hs.receive(message3: await reader.read(exactly: Handshake.message3Bytes))
                     try await outbound.write(ByteBuffer(bytes: m4))
                     keys = k
-                } catch let e as HandshakeError { throw SessionError.handshake(e) }
+                } catch let e as HandshakeError { handshakeOver(); throw SessionError.handshake(e) } catch { handshakeOver(); throw error }
+                handshakeOver()
                 watchdog.cancel()
-                if await store.configuration.blocked.contains(keys.peer) { throw SessionError.closed }
+                if store.configuration.blocked.contains(keys.peer) { throw SessionError.closed }
+                guard runningSessions < SessionLimits.maxSessions else { throw SessionError.sessionLimit }
                 // While a big catch-up streams in, a second session would mostly carry the same
                 // entries again: the peer retries after the catch-up.
-                if !bulkReceiving.isEmpty { throw SessionError.busy }
+                if catchUpInProgress(now: now()) { throw SessionError.busy }
                 peer = keys.peer
                 repl.syncStarted(keys.peer, now: now())
-                try await runSession(keys: keys, reader: &reader, outbound: outbound)
+                try await runSession(keys: keys, reader: &reader, outbound: outbound, channel: connection.channel)
             }
             await liftFence()
         } catch {
+            handshakeOver()
             watchdog.cancel()
             if let e = error as? SessionError { metrics.sessionsRejected[e.label, default: 0] += 1 }
         }
         if let p = peer { perform(repl.syncFinished(p, now: now())) }
     }
 
-    /// Commits the oldest verified batches until `keeping` remain in flight.
-    func commit(_ pending: inout [VerifyingBatch], keeping: Int, from peer: Bytes32, timing: inout SessionTiming) async {
+    /// A connection left its handshake (done or failed): it no longer counts against the limits.
+    func endHandshake(_ ticket: UInt64, source: String) {
+        guard inHandshake.remove(ticket) != nil else { return }
+        handshakingTotal -= 1
+        if let n = handshaking[source], n > 1 { handshaking[source] = n - 1 } else { handshaking[source] = nil }
+    }
+
+    /// Closes a session's connection once it has run longer than ``SessionLimits/maxSessionLifetimeMillis``
+    /// or completed no frame for ``SessionLimits/stallMillis``; counts why.
+    func sessionWatchdog(_ session: UInt64, channel: any Channel) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                guard let a = sessionActivity[session] else { return }
+                let due = min(a.started + SessionLimits.maxSessionLifetimeMillis, a.lastFrame + SessionLimits.stallMillis)
+                let t = now()
+                if t >= due {
+                    let reason = t >= a.started + SessionLimits.maxSessionLifetimeMillis ? "lifetime" : "stalled"
+                    metrics.sessionsRejected[reason, default: 0] += 1
+                    log.info("closing a sync session", metadata: ["reason": "\(reason)"])
+                    channel.close(promise: nil)
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(Int(due - t)))
+            }
+        }
+    }
+
+    /// Commits the oldest verified batches until `keeping` remain in flight; returns how many
+    /// new entries they stored.
+    func commit(_ pending: inout [VerifyingBatch], keeping: Int, from peer: Bytes32, timing: inout SessionTiming) async -> Int {
+        var stored = 0
         while pending.count > keeping {
             let batch = pending.removeFirst()
             let t0 = DispatchTime.now().uptimeNanoseconds
             let checked = await batch.verifying.value
             let t1 = DispatchTime.now().uptimeNanoseconds
-            _ = await commit(checked, from: peer, viaSync: true, started: batch.since)
+            stored += await commit(checked, from: peer, viaSync: true, started: batch.since)?.stored.count ?? 0
             timing.verifyWaitNanos += t1 - t0
             timing.commitNanos += DispatchTime.now().uptimeNanoseconds - t1
         }
+        return stored
     }
 
     /// Verification of a session's batch, on the background verifier's threads (all cores, at a
     /// lower priority than the commit; see ``BackgroundVerifier``).
     nonisolated static func verifyForSession(_ encoded: [[UInt8]]) async -> [Result<Entry, EntryRejection>] {
         await BackgroundVerifier.shared.decodeAndVerify(encoded)
+    }
+
+    /// After a session: did its peer deliver the heads it announced? One that did not (a hostile
+    /// member announcing what it does not have, to starve concurrent sessions) has its
+    /// announcements ignored for ``SessionLimits/brokenPromiseMillis``.
+    func checkPromises(of session: UInt64, peer: Bytes32) async {
+        guard let promised = promisedHeads[session]?.heads, !promised.isEmpty else { return }
+        let have = await store.seqs(of: Set(promised.map(\.author)))
+        if promised.contains(where: { (have[$0.author] ?? 0) < $0.seq }) {
+            brokenPromises[peer] = now()
+            metrics.promisesBroken += 1
+        }
     }
 
     /// Returns once no session awaits its peer's version vector, or after `timeoutMillis`.
@@ -239,21 +314,28 @@ extension Node {
 
     /// Both sides: greet (hello, members, version vector), stream what the other lacks, fork
     /// proofs, `syncDone`; ingest what arrives; end with a final frame once both are done.
-    func runSession(keys: SessionKeys, reader: inout InboundBytes, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+    func runSession(keys: SessionKeys, reader: inout InboundBytes, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel) async throws {
         let peer = keys.peer
         let (commands, control) = AsyncStream<SenderCommand>.makeStream()
         let greeting: [Message] = [
             .hello(versions: WireLimits.protocolVersions, agent: "gossip-node/\(GossipNodeVersion.current)", address: swim.myAddress),
-            .members(Array(([swim.selfUpdate] + swim.members.values.filter { $0.state == .alive }.map(\.update)).prefix(WireLimits.maxMemberUpdates))),
+            .members(Array(swim.signedRecords.prefix(WireLimits.maxMemberUpdates))),
         ]
         sessionCounter += 1
         let session = sessionCounter
         let sender = Task { try await self.sendHalf(keys: keys, session: session, greeting: greeting, commands: commands, outbound: outbound) }
         metrics.syncSessions += 1
         runningSessions += 1
+        sessionActivity[session] = (now(), now())
+        let watchdog = sessionWatchdog(session, channel: channel)
         var sent = 0, received = 0
+        var buffered = 0
+        /// Heads of the peer's vector arriving in parts.
+        var vectorParts: [VersionVectorHead] = []
         defer {
-            sender.cancel(); control.finish(); releaseClaims(of: session); bulkReceiving.remove(session)
+            sender.cancel(); control.finish(); releaseClaims(of: session); bulkReceiving[session] = nil
+            watchdog.cancel(); sessionActivity[session] = nil
+            bufferedSessionBytes -= buffered
             promisedHeads[session] = nil
             vectorAnswered(session)
             runningSessions -= 1
@@ -268,7 +350,10 @@ extension Node {
         await awaitPendingVectors(timeoutMillis: 500)
         vectorPending.insert(session)  // before the next suspension: later sessions wait for this one
         let mine = await store.versionVector()
-        control.yield(.myVersionVector(SyncPlan.message(mine, promised: promisedHeads.values.flatMap { $0 })))
+        let t0 = now()
+        brokenPromises = brokenPromises.filter { t0 < $0.value + SessionLimits.brokenPromiseMillis }
+        let promised = promisedHeads.values.filter { brokenPromises[$0.peer] == nil }.flatMap(\.heads)
+        for m in SyncPlan.messages(mine, promised: promised) { control.yield(.myVersionVector(m)) }
         let opener = FrameOpener(receiveKey: keys.receiveKey)
         var theirDone = false
         let started = now()
@@ -280,6 +365,11 @@ extension Node {
             metrics.tcpBytesIn += chunk.count
             let frames: [[UInt8]]
             do { frames = try opener.receive(chunk) } catch { throw SessionError.frame(error) }
+            // Incomplete frames of all sessions share one budget.
+            bufferedSessionBytes += opener.pendingBytes - buffered
+            buffered = opener.pendingBytes
+            if bufferedSessionBytes > SessionLimits.maxBufferedBytes { throw SessionError.bufferLimit }
+            if !frames.isEmpty { sessionActivity[session]?.lastFrame = now() }
             for frame in frames where !frame.isEmpty {
                 let message: Message
                 do { message = try Message.decode(frame: frame) } catch { throw SessionError.malformed(error) }
@@ -290,18 +380,25 @@ extension Node {
                         perform(swim.learn([MemberUpdate(member: peer, address: address, incarnation: 0, state: .alive)], now: now()))
                     }
                 case .members(let updates):
-                    perform(swim.learn(updates.filter { $0.member != identity.publicKey }, now: now()))
-                case .versionVector(let heads, let quarantined):
+                    perform(swim.receive(records: updates, now: now()))
+                case .versionVectorPart(let heads):
+                    guard vectorParts.count + heads.count <= SessionLimits.maxVersionVectorAuthors else { throw SessionError.vectorTooLarge }
+                    vectorParts += heads
+                case .versionVector(let last, let quarantined):
+                    guard vectorParts.count + last.count <= SessionLimits.maxVersionVectorAuthors else { throw SessionError.vectorTooLarge }
+                    let heads = vectorParts + last
+                    vectorParts = []
                     control.yield(.theirVersionVector(heads: heads, quarantined: Set(quarantined)))
-                    promisedHeads[session] = heads
+                    promisedHeads[session] = (peer, heads)
                     vectorAnswered(session)
                 case .entries(let batch), .push(let batch):
                     // Verification of the next batches (all cores) overlaps the commit of this one.
-                    let admitted = admit(batch)
-                    pending.append(VerifyingBatch(verifying: Task { await Self.verifyForSession(admitted) }, since: DispatchTime.now().uptimeNanoseconds))
-                    await commit(&pending, keeping: GossipNodeDefaults.batchesVerifiedAhead, from: peer, timing: &timing)
-                    received += batch.count
-                    if received > GossipNodeDefaults.bulkSessionEntries { bulkReceiving.insert(session) }
+                    metrics.entriesReceived += batch.count
+                    pending.append(VerifyingBatch(verifying: Task { await Self.verifyForSession(batch) }, since: DispatchTime.now().uptimeNanoseconds))
+                    let stored = await commit(&pending, keeping: GossipNodeDefaults.batchesVerifiedAhead, from: peer, timing: &timing)
+                    // A catch-up counts new, verified entries only (empty or forged ones are not progress).
+                    received += stored
+                    if stored > 0, received > GossipNodeDefaults.bulkSessionEntries { bulkReceiving[session] = now() }
                     if now() >= nextProgressLog {
                         // A big catch-up (a laptop back after a week) says how it is going.
                         nextProgressLog = now() + 5_000
@@ -315,7 +412,7 @@ extension Node {
                     }
                 case .syncDone:
                     // Everything they sent is stored before our final frame says so.
-                    await commit(&pending, keeping: 0, from: peer, timing: &timing)
+                    received += await commit(&pending, keeping: 0, from: peer, timing: &timing)
                     theirDone = true
                     control.yield(.finish)
                 default:
@@ -324,7 +421,8 @@ extension Node {
             }
             if opener.peerFinished { break reading }
         }
-        await commit(&pending, keeping: 0, from: peer, timing: &timing)
+        received += await commit(&pending, keeping: 0, from: peer, timing: &timing)
+        await checkPromises(of: session, peer: peer)
         guard theirDone else { throw SessionError.closed }
         sent = try await sender.value
         metrics.tcpBytesOut += sent
@@ -343,7 +441,7 @@ extension Node {
         let sealer = FrameSealer(sendKey: keys.sendKey)
         var written = 0
         func write(_ m: Message) async throws {
-            let bytes = sealer.seal(m.frame)
+            let bytes = try sealer.seal(m.frame)
             written += bytes.count
             try await outbound.write(ByteBuffer(bytes: bytes))
         }
@@ -389,7 +487,7 @@ extension Node {
                 }
                 try await write(.syncDone)
             case .finish:
-                let last = sealer.seal([], final: true)
+                let last = try sealer.seal([], final: true)
                 try await outbound.write(ByteBuffer(bytes: last))
                 return written + last.count
             }

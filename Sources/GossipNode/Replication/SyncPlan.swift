@@ -35,12 +35,24 @@ public enum SyncPlan {
     /// everything twice). An author this node quarantined, or holds at the same seq under another
     /// head, keeps its own head. Should a promise fall through, the digests still differ after
     /// the sessions and the next sync fetches the rest.
-    public static func message(_ vv: VersionVector, promised: [VersionVectorHead] = []) -> Message {
+    ///
+    /// A vector of any size travels in frames below the frame limit: parts of
+    /// ``WireLimits/versionVectorPartHeads`` heads, then the last part with the quarantined authors.
+    public static func messages(_ vv: VersionVector, promised: [VersionVectorHead] = []) -> [Message] {
         var heads: [Bytes32: VersionVectorHead] = [:]
         for (author, h) in vv.heads { heads[author] = VersionVectorHead(author: author, seq: h.seq, head: h.head) }
         for p in promised where !vv.quarantined.contains(p.author) && p.seq > (heads[p.author]?.seq ?? 0) {
             heads[p.author] = p
         }
-        return .versionVector(heads: heads.values.sorted { $0.author < $1.author }, quarantined: vv.quarantined.sorted())
+        let all = heads.values.sorted { $0.author < $1.author }
+        let part = WireLimits.versionVectorPartHeads
+        var out: [Message] = []
+        var start = 0
+        while all.count - start > part {
+            out.append(.versionVectorPart(heads: Array(all[start..<(start + part)])))
+            start += part
+        }
+        out.append(.versionVector(heads: Array(all[start...]), quarantined: vv.quarantined.sorted()))
+        return out
     }
 }

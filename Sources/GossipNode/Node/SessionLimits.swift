@@ -1,0 +1,27 @@
+/// Every limit on TCP connections and sync sessions. A member holding the network key may open
+/// connections, stall them or announce what it never sends; each limit below bounds what that
+/// costs the node, and every refusal is counted in `/metrics` (`connections_refused_total`,
+/// `sessions_rejected_total`). docs/security.md lists them all.
+public enum SessionLimits {
+    /// Connections still in their handshake from one source address.
+    public static let maxHandshakesPerSource = 8
+    /// Connections still in their handshake, in all.
+    public static let maxHandshakes = 64
+    /// Sync sessions running at once (dialled and accepted).
+    public static let maxSessions = 32
+    /// The longest a sync session may run (a 1,000,000-entry catch-up takes about 90 s).
+    public static let maxSessionLifetimeMillis: UInt64 = 15 * 60_000
+    /// A session that completes no frame for this long is closed (a byte now and then keeps
+    /// TCP's idle timer quiet, not this one).
+    public static let stallMillis: UInt64 = 30_000
+    /// Bytes buffered in incomplete frames over all sessions (each frame is at most 4 MiB).
+    public static let maxBufferedBytes = 64 << 20
+    /// Authors in one version vector, over all its parts (about 70 bytes each on the wire).
+    public static let maxVersionVectorAuthors = 262_144
+    /// A peer that announced heads and did not deliver them gets no promise honoured for this long.
+    public static let brokenPromiseMillis: UInt64 = 3_600_000
+    /// A catch-up holds other sessions off only while it stored something this recently.
+    public static let catchUpProgressMillis: UInt64 = 5_000
+    /// Resolved socket addresses cached for sending datagrams.
+    public static let maxCachedAddresses = 8_192
+}
