@@ -127,6 +127,8 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("host-name"), help: "The host name written into entries.") var hostName: String?
     @Option(name: .customLong("network-key-file"), help: "The network key file.") var networkKeyFile: String?
     @Option(name: .customLong("quota-per-hour"), help: "Entries accepted per author per hour from the network.") var quotaPerHour: String?
+    @Option(name: .customLong("new-authors-per-hour"), help: "Authors never seen before accepted per hour, in all (default \(NewAuthorLimit.defaultTotalPerHour)).") var newAuthorsPerHour: String?
+    @Option(name: .customLong("new-authors-per-peer-per-hour"), help: "Authors never seen before accepted per hour from one peer (default \(NewAuthorLimit.defaultPerPeerPerHour)).") var newAuthorsPerPeerPerHour: String?
     @Option(name: .customLong("body-limit"), help: "Largest HTTP request body in bytes.") var bodyLimit: String?
     @Option(name: .customLong("restore-grace"), help: "How long writes wait for a first sync after start (e.g. 10s; 0 disables).") var restoreGrace: String?
     @Option(help: "Protocol timing: lan or fast.") var profile: String?
@@ -137,6 +139,7 @@ struct Run: AsyncParsableCommand {
         var flags: [String: [String]] = [:]
         let single: [(String, String?)] = [("bind", bind), ("advertise", advertise), ("api", api), ("api-token-file", apiTokenFile),
                                            ("host-name", hostName), ("network-key-file", networkKeyFile), ("quota-per-hour", quotaPerHour),
+                                           ("new-authors-per-hour", newAuthorsPerHour), ("new-authors-per-peer-per-hour", newAuthorsPerPeerPerHour),
                                            ("body-limit", bodyLimit), ("restore-grace", restoreGrace), ("profile", profile), ("log-level", logLevel)]
         for (k, v) in single { if let v { flags[k] = [v] } }
         if !seed.isEmpty { flags["seed"] = seed }

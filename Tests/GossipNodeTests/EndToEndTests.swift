@@ -57,6 +57,31 @@ struct EndToEndTests {
         return (dir, author)
     }
 
+    @Test func webPagesAreRefusedAndCounted() async throws {
+        let (d, _) = try Self.initDir()
+        let n = try NodeProcess(data: d, ip: "127.0.0.29", seeds: [], host: "h")
+        defer { n.terminate() }
+        #expect(await n.waitHealthy())
+        let memory = Array(#"{"category":"x","content":"from a web page"}"#.utf8)
+        // A page's form POST (text/plain needs no CORS preflight).
+        #expect(try n.client.request("POST", "/v1/memories", body: memory, contentType: "text/plain").status == 415)
+        // DNS rebinding: the page's own name in Host.
+        #expect(try n.client.request("GET", "/v1/memories", host: "attacker.example:\(n.port + 1)").status == 403)
+        #expect(try n.client.request("GET", "/v1/memories", host: "127.example.com:\(n.port + 1)").status == 403)
+        // A cross-origin request.
+        #expect(try n.client.request("POST", "/v1/memories", body: memory, headers: ["Origin: https://attacker.example"]).status == 403)
+        // sf, curl, the CLI: no Origin, a loopback Host, JSON.
+        #expect(try n.client.request("POST", "/v1/memories", body: memory).status == 201)
+        let metrics = String(decoding: try n.client.get("/metrics").body, as: UTF8.self)
+        #expect(metrics.contains(#"gossip_node_api_refused_total{reason="content_type"}"#) == false)
+        #expect(metrics.contains(#"gossip_node_api_refused_total{reason="unsupported_media_type"} 1"#))
+        #expect(metrics.contains(#"gossip_node_api_refused_total{reason="host_not_allowed"} 2"#))
+        #expect(metrics.contains(#"gossip_node_api_refused_total{reason="origin_not_allowed"} 1"#))
+        // Nothing the page sent was written.
+        let all = String(decoding: try n.client.get("/v1/memories").body, as: UTF8.self)
+        #expect(all.components(separatedBy: "from a web page").count == 2)
+    }
+
     @Test func threeNodesAnswerWithProvenance() async throws {
         let (d1, a1) = try Self.initDir()
         let (d2, _) = try Self.initDir(networkKeyFile: d1 + "/network.key")

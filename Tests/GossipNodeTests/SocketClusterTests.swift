@@ -217,3 +217,67 @@ func rawConnect(host: String, port: Int) -> Int32 {
     if rc != 0 { close(fd); return -1 }
     return fd
 }
+
+/// Real sockets against what a member holding the network key can do.
+@Suite("Sockets: hostile member", .serialized)
+struct SocketHostileTests {
+    /// A version vector of 20,001 authors (past one part of 16,384 heads) travels in parts and
+    /// the joiner gets everything.
+    @Test func aVersionVectorLargerThanOnePartTravelsInParts() async throws {
+        let aDir = try SocketRestoreTests.tempDir(), bDir = try SocketRestoreTests.tempDir()
+        let a = try SocketRestoreTests.node(dir: aDir, identity: .generate(), bind: "127.0.0.12", seeds: [], grace: 0)
+        let authors = WireLimits.versionVectorPartHeads + 3_616
+        let t = wallClockMillis()
+        var batch: [Entry] = []
+        for i in 0..<authors {
+            let k = try SigningKeyPair(seed: Bytes32(w0: UInt64(i), w1: 0xA11CE, w2: 0, w3: 0).bytes)
+            batch.append(try Entry.sign(keyPair: k, seq: 1, prev: .zero, hlc: HLCTimestamp(millis: t), kind: "memory", key: "k",
+                                        payload: PayloadCoding.encode(MemoryPayload(category: "c", content: "author \(i)"))))
+            if batch.count == 4_096 { _ = try await a.store.ingest(batch, now: t); batch = [] }
+        }
+        _ = try await a.store.ingest(batch, now: t)
+        #expect(await a.store.entryCount() == UInt64(authors))
+        let aTask = Task { try await a.run() }
+        defer { aTask.cancel() }
+        #expect(await eventually(5) { await a.isBound })
+        let seed = HostPort(host: "127.0.0.12", port: try #require(await a.boundPort))
+        let bStore = try LogStore(path: bDir + "/node.db", identity: .generate(), configuration: .init(durableCommits: false))
+        var c = NodeConfiguration()
+        c.bind = HostPort(host: "127.0.0.13", port: 0)
+        c.seeds = [seed]
+        c.swim = .fast; c.tickMillis = 40; c.replication = .fast; c.restoreGraceMillis = 0
+        c.newAuthorsPerHour = 100_000; c.newAuthorsPerPeerPerHour = 100_000
+        let b = Node(identity: bStore.identity!, networkKey: SocketClusterTests.networkKey, store: bStore, configuration: c)
+        let bTask = Task { try await b.run() }
+        defer { bTask.cancel() }
+        let done = await eventually(60) { await b.store.entryCount() == UInt64(authors) }
+        let held = await b.store.entryCount(), bm = await b.metrics, am = await a.metrics
+        #expect(done, "joiner holds \(held); joiner \(bm), holder \(am)")
+        #expect(await b.store.digest() == a.store.digest())
+        #expect(await a.metrics.sessionsRejected["vector_too_large"] == nil)
+    }
+
+    /// Connections that never finish a handshake: a source gets a few, the rest are closed at
+    /// once and counted, and another member still syncs meanwhile.
+    @Test func aHandshakeFloodIsBoundedAndOthersStillSync() async throws {
+        let aDir = try SocketRestoreTests.tempDir(), bDir = try SocketRestoreTests.tempDir()
+        let a = try SocketRestoreTests.node(dir: aDir, identity: .generate(), bind: "127.0.0.14", seeds: [], grace: 0)
+        let aTask = Task { try await a.run() }
+        defer { aTask.cancel() }
+        #expect(await eventually(5) { await a.isBound })
+        let port = try #require(await a.boundPort)
+        var sockets: [Int32] = []
+        for _ in 0..<200 {
+            let fd = rawConnect(host: "127.0.0.14", port: port)
+            if fd >= 0 { sockets.append(fd) }
+        }
+        defer { for fd in sockets { close(fd) } }
+        #expect(await eventually(5) { await a.metrics.connectionsRefused["handshake_limit", default: 0] >= 200 - SessionLimits.maxHandshakesPerSource })
+        _ = try await a.write(kind: "memory", key: "k", payload: PayloadCoding.encode(MemoryPayload(category: "c", content: "still here")))
+        let seed = HostPort(host: "127.0.0.14", port: port)
+        let b = try SocketRestoreTests.node(dir: bDir, identity: .generate(), bind: "127.0.0.15", seeds: [seed], grace: 0)
+        let bTask = Task { try await b.run() }
+        defer { bTask.cancel() }
+        #expect(await eventually(10) { await b.store.entryCount() == 1 })
+    }
+}

@@ -62,4 +62,23 @@ struct SyncPlanTests {
         #expect(heads == [VersionVectorHead(author: a, seq: 5, head: h1)])
         #expect(quarantined == [b])
     }
+
+    @Test func aHugeVectorTravelsInPartsBelowTheFrameLimit() throws {
+        var heads: [Bytes32: AuthorHead] = [:]
+        for i in 0..<100_000 { heads[Bytes32(w0: UInt64(i), w1: 1, w2: 2, w3: 3)] = AuthorHead(seq: UInt64.random(in: 1...1 << 40), head: Bytes32(w0: 9, w1: UInt64(i), w2: 0, w3: 0), hlc: HLCTimestamp(rawValue: 1)) }
+        let vv = VersionVector(heads: heads, quarantined: [Bytes32(w0: 7, w1: 7, w2: 7, w3: 7)])
+        let messages = SyncPlan.messages(vv)
+        #expect(messages.count == (100_000 + WireLimits.versionVectorPartHeads - 1) / WireLimits.versionVectorPartHeads)
+        var got: [VersionVectorHead] = []
+        for (i, m) in messages.enumerated() {
+            #expect(m.frame.count <= WireLimits.maxFrameBytes)
+            switch try Message.decode(frame: m.frame) {
+            case .versionVectorPart(let h): #expect(i < messages.count - 1); got += h
+            case .versionVector(let h, let q): #expect(i == messages.count - 1); got += h; #expect(q.count == 1)
+            default: Issue.record("unexpected message")
+            }
+        }
+        #expect(got.count == 100_000)
+        #expect(Set(got.map(\.author)) == Set(heads.keys))
+    }
 }

@@ -18,15 +18,18 @@ struct LocalCallerMiddleware<Context: RequestContext>: RouterMiddleware {
     let bind: HostPort
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let reason = Self.refusal(method: request.method.rawValue, host: request.head.authority,
+        if let reason = LocalCallerPolicy.refusal(method: request.method.rawValue, host: request.head.authority,
                                      origin: request.headers[.origin], contentType: request.headers[.contentType], bind: bind) {
             await node.countAPIRefusal(reason.code)
             throw reason
         }
         return try await next(request, context)
     }
+}
 
-    /// Why a request is refused, or nil. Pure, for tests.
+/// The checks of ``LocalCallerMiddleware``, as a pure function.
+enum LocalCallerPolicy {
+    /// Why a request is refused, or nil.
     static func refusal(method: String, host: String?, origin: String?, contentType: String?, bind: HostPort) -> APIError? {
         if bind.isLoopback {
             guard let host, let hp = HostPort(host, defaultPort: 80), hp.isLoopback else {

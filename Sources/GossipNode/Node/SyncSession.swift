@@ -221,6 +221,9 @@ extension Node {
         if let p = peer { perform(repl.syncFinished(p, now: now())) }
     }
 
+    /// A frame of `session` went out or came in: it is making progress (see ``sessionWatchdog(_:channel:)``).
+    func noteFrame(of session: UInt64) { sessionActivity[session]?.lastFrame = now() }
+
     /// A connection left its handshake (done or failed): it no longer counts against the limits.
     func endHandshake(_ ticket: UInt64, source: String) {
         guard inHandshake.remove(ticket) != nil else { return }
@@ -229,7 +232,7 @@ extension Node {
     }
 
     /// Closes a session's connection once it has run longer than ``SessionLimits/maxSessionLifetimeMillis``
-    /// or completed no frame for ``SessionLimits/stallMillis``; counts why.
+    /// or completed no frame, in either direction, for ``SessionLimits/stallMillis``; counts why.
     func sessionWatchdog(_ session: UInt64, channel: any Channel) -> Task<Void, Never> {
         Task {
             while !Task.isCancelled {
@@ -444,6 +447,7 @@ extension Node {
             let bytes = try sealer.seal(m.frame)
             written += bytes.count
             try await outbound.write(ByteBuffer(bytes: bytes))
+            await self.noteFrame(of: session)
         }
         for m in greeting { try await write(m) }
         for await command in commands {
@@ -477,7 +481,8 @@ extension Node {
                         }
                         cursor = entries.last!.seq
                     }
-                    try await flush()
+                    // No flush per author: a frame carries entries of several authors (a vector
+                    // of many small authors would otherwise cost a frame and a commit each).
                 }
                 try await flush()
                 let proofs = try await store.forkProofs().filter { SyncPlan.proofsToSend(mine: mine.quarantined, theirQuarantined: quarantined).contains($0.author) }

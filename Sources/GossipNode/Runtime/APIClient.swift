@@ -34,10 +34,13 @@ public struct APIClient: Sendable {
     public func delete(_ path: String) throws -> Reply { try request("DELETE", path) }
 
     /// Sends one request and reads the whole reply.
-    public func request(_ method: String, _ path: String, body: [UInt8] = [], contentType: String = "application/json") throws -> Reply {
+    /// `host` replaces the Host header and `headers` are added as given (for tests of what a browser would send).
+    public func request(_ method: String, _ path: String, body: [UInt8] = [], contentType: String = "application/json",
+                        host: String? = nil, headers: [String] = []) throws -> Reply {
         let fd = try connect()
         defer { close(fd) }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\nUser-Agent: gossip-node-cli\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host ?? address.description)\r\nConnection: close\r\nUser-Agent: gossip-node-cli\r\n"
+        for h in headers { head += h + "\r\n" }
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         if !body.isEmpty || method == "POST" { head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"

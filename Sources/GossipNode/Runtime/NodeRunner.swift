@@ -41,6 +41,8 @@ public enum NodeRunner {
             return hp
         }
         config.quotaPerHour = try settings.integer("quota-per-hour", range: 1...100_000_000)
+        config.newAuthorsPerHour = try settings.integer("new-authors-per-hour", range: 1...100_000_000)
+        config.newAuthorsPerPeerPerHour = try settings.integer("new-authors-per-peer-per-hour", range: 1...100_000_000)
         config.restoreGraceMillis = try settings.duration("restore-grace")
         config.hostName = settings.value("host-name") ?? machineHostName()
         switch settings.value("profile") ?? "lan" {

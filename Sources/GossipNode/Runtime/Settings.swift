@@ -35,6 +35,8 @@ public struct Settings: Sendable {
         Option(name: "host-name", defaultValue: nil, multiple: false, help: "the host name written into entries (default: this machine's)"),
         Option(name: "network-key-file", defaultValue: nil, multiple: false, help: "the network key file (default: network.key in the data directory)"),
         Option(name: "quota-per-hour", defaultValue: String(AuthorQuota.defaultPerHour), multiple: false, help: "entries accepted from the network per author per hour; more are deferred, not dropped"),
+        Option(name: "new-authors-per-hour", defaultValue: String(NewAuthorLimit.defaultTotalPerHour), multiple: false, help: "authors never seen before accepted from the network per hour, in all (trusted authors are exempt); more are deferred, not dropped"),
+        Option(name: "new-authors-per-peer-per-hour", defaultValue: String(NewAuthorLimit.defaultPerPeerPerHour), multiple: false, help: "authors never seen before accepted per hour from any one peer"),
         Option(name: "body-limit", defaultValue: String(1 << 20), multiple: false, help: "largest HTTP request body, in bytes"),
         Option(name: "restore-grace", defaultValue: "10s", multiple: false, help: "after a start, how long writes wait for a first sync with a peer (fork-safe restore); 0 disables"),
         Option(name: "profile", defaultValue: "lan", multiple: false, help: "protocol timing: lan (probe every 1 s, like Serf) or fast (5x faster, for local clusters)"),
