@@ -117,10 +117,11 @@ public struct SWIM: Sendable {
     }
 
     /// Member records received in a sync session's greeting: checked like gossip (signatures,
-    /// incarnations), but not news.
+    /// incarnations). What is new here (a member that just joined through the peer) is news,
+    /// spread by gossip as a join is in SWIM.
     public mutating func receive(records: [MemberUpdate], now: UInt64) -> [MembershipEffect] {
         var effects: [MembershipEffect] = []
-        for u in records { apply(u, now: now, gossip: false, trusted: false, effects: &effects) }
+        for u in records { apply(u, now: now, gossip: true, trusted: false, effects: &effects) }
         return effects
     }
 
