@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "gossip-node", targets: ["gossip-node"]),
         .executable(name: "gossip-bench", targets: ["gossip-bench"]),
         .library(name: "GossipNode", targets: ["GossipNode"]),
+        .library(name: "GossipCore", targets: ["GossipCore"]),
         .library(name: "CRDTLog", targets: ["CRDTLog"]),
         .library(name: "Wire", targets: ["Wire"]),
     ],
@@ -33,10 +34,13 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
         .target(name: "Wire", dependencies: ["CSodium"], swiftSettings: strictSettings),
         .target(name: "CRDTLog", dependencies: ["Wire", "CSQLite"], swiftSettings: strictSettings),
+        // The protocol cores (membership, replication, sync plan, quotas): sans-IO, no NIO, no
+        // Foundation, no clock. The compiler keeps them pure.
+        .target(name: "GossipCore", dependencies: ["Wire", "CRDTLog"], swiftSettings: strictSettings),
         .target(
             name: "GossipNode",
             dependencies: [
-                "CRDTLog", "Wire",
+                "GossipCore", "CRDTLog", "Wire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -54,6 +58,6 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strictSettings),
         .testTarget(name: "CRDTLogTests", dependencies: ["CRDTLog", "Wire"], swiftSettings: strictSettings),
-        .testTarget(name: "GossipNodeTests", dependencies: ["GossipNode", "CRDTLog", "Wire"], swiftSettings: strictSettings),
+        .testTarget(name: "GossipNodeTests", dependencies: ["GossipNode", "GossipCore", "CRDTLog", "Wire"], swiftSettings: strictSettings),
     ]
 )

@@ -1,5 +1,5 @@
 // swift-tools-version: 6.2
-// libFuzzer targets for every decoder. Built only by scripts/fuzz, with
+// libFuzzer targets for every decoder and the protocol cores. Built only by scripts/fuzz, with
 // `--sanitize=fuzzer --sanitize=address`, so the main build never pays for it.
 import PackageDescription
 
@@ -9,6 +9,7 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "gossip-fuzz",
-            dependencies: [.product(name: "Wire", package: "gossip-node"), .product(name: "CRDTLog", package: "gossip-node")]),
+            dependencies: [.product(name: "Wire", package: "gossip-node"), .product(name: "CRDTLog", package: "gossip-node"),
+                           .product(name: "GossipCore", package: "gossip-node")]),
     ]
 )

@@ -1,3 +1,4 @@
+import GossipCore
 import ArgumentParser
 import CRDTLog
 #if canImport(FoundationEssentials)

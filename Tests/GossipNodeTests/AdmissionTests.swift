@@ -2,6 +2,7 @@ import CRDTLog
 import Foundation
 import Testing
 import Wire
+@testable import GossipCore
 @testable import GossipNode
 
 /// The per-author quota and the new-author limit, as the node applies them to entries from

@@ -1,5 +1,6 @@
 import Testing
 import Wire
+@testable import GossipCore
 @testable import GossipNode
 
 /// The per-author token bucket on entries from the network.

@@ -1,5 +1,6 @@
 import Testing
 import Wire
+@testable import GossipCore
 @testable import GossipNode
 
 /// The node sleeps until its cores' next deadline: each must name the time its tick has work.

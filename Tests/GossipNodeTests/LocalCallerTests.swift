@@ -1,4 +1,5 @@
 import Testing
+@testable import GossipCore
 @testable import GossipNode
 
 /// The API's defences against web pages (a browser on the same machine) and the address parsing

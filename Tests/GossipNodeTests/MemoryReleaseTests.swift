@@ -1,4 +1,5 @@
 import Testing
+@testable import GossipCore
 @testable import GossipNode
 
 /// Handing unused memory back must never touch a page the process wrote.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import GossipCore
 @testable import GossipNode
 
 /// docs/openapi.yaml and the router describe the same routes.

@@ -1,5 +1,6 @@
 import Testing
 import Wire
+@testable import GossipCore
 @testable import GossipNode
 
 /// SWIM's rules one at a time, against a single instance: what each input does to the member

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Wire
+@testable import GossipCore
 @testable import GossipNode
 
 /// Protocol properties on the deterministic simulator (same cores as the real node).

@@ -1,4 +1,5 @@
 import Wire
+@testable import GossipCore
 @testable import GossipNode
 
 /// A deterministic network simulator that runs the very same membership and replication cores

@@ -2,6 +2,7 @@ import CRDTLog
 import Foundation
 import Testing
 import Wire
+@testable import GossipCore
 @testable import GossipNode
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass.

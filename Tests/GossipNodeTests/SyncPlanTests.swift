@@ -1,6 +1,7 @@
 import CRDTLog
 import Testing
 import Wire
+@testable import GossipCore
 @testable import GossipNode
 
 /// What a sync sends, from the two version vectors.

@@ -4,7 +4,7 @@ import Wire
 
 /// The decoders under fuzz; `FUZZ_TARGET` picks one per run.
 enum FuzzTarget: String, CaseIterable {
-    case packet, message, frame, entry, handshake, json
+    case packet, message, frame, entry, handshake, json, core
 
     static let networkKey: [UInt8] = (0..<32).map { UInt8($0) ^ 0x5a }
     static let packetKey = Packet.packetKey(networkKey: networkKey)
@@ -78,6 +78,8 @@ enum FuzzTarget: String, CaseIterable {
             if let v = try? JSON.parse(bytes) {
                 precondition((try? JSON.parse(Array(JSON.serialize(v).utf8))) == v, "serialise/parse changed the value")
             }
+        case .core:
+            CoreTarget.run(bytes)
         }
     }
 }

@@ -1,3 +1,4 @@
+import GossipCore
 import CRDTLog
 import Hummingbird
 import Wire

@@ -1,3 +1,4 @@
+import GossipCore
 import Hummingbird
 
 /// Keeps web pages out of the local API. A page in the user's browser can send requests to

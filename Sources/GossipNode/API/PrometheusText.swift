@@ -1,3 +1,4 @@
+import GossipCore
 import CRDTLog
 /// `/metrics` in the Prometheus text exposition format.
 enum PrometheusText {

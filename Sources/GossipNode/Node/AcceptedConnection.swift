@@ -1,3 +1,4 @@
+import GossipCore
 import NIOCore
 import Synchronization
 

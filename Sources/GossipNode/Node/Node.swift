@@ -1,3 +1,4 @@
+import GossipCore
 import CRDTLog
 import Dispatch
 import Logging

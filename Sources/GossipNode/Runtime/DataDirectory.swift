@@ -1,3 +1,4 @@
+import GossipCore
 import CRDTLog
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import GossipCore
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -7,19 +8,6 @@ import Darwin
 // Text and standard-stream helpers that need nothing beyond the standard library. The node links
 // FoundationEssentials only: full Foundation brings ICU and libFoundation, about 8 MiB of resident
 // memory in every node for a few string functions.
-
-extension StringProtocol {
-    /// The text without leading and trailing characters made of the scalars in `set` (default:
-    /// ASCII whitespace). Scalars, not characters: "\r\n" is one character in Swift.
-    public func trimming(_ set: String = " \t\r\n") -> String {
-        let scalars = Set(set.unicodeScalars)
-        func strip(_ c: Character) -> Bool { c.unicodeScalars.allSatisfy { scalars.contains($0) } }
-        var s = Substring(self)
-        while let c = s.first, strip(c) { s.removeFirst() }
-        while let c = s.last, strip(c) { s.removeLast() }
-        return String(s)
-    }
-}
 
 /// `path` with a leading `~` or `~/` replaced by `$HOME`.
 public func expandingTilde(_ path: String) -> String {

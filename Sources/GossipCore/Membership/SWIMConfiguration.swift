@@ -1,3 +1,4 @@
+import Wire
 /// Timing and sizing of the membership protocol. Defaults follow memberlist's LAN profile.
 public struct SWIMConfiguration: Sendable {
     /// How often this node probes one member.
