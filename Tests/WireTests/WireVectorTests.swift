@@ -46,4 +46,16 @@ struct WireVectorTests {
         #expect(v.i2r == WireExpected.i2r)
         #expect(v.r2i == WireExpected.r2i)
     }
+
+    /// docs/protocol.md, "Member records": a signed alive record and its message (tag 8),
+    /// checked against a signature computed independently (Python's `cryptography`).
+    @Test func memberRecordVector() throws {
+        let id = WireFixtures.identity(1)
+        let record = MemberUpdate(member: id.publicKey, address: "10.0.0.1:7420", incarnation: 1_767_225_600, state: .alive).signed(by: id)
+        #expect(Self.hex(record.signingBytes) == "676f737369702d6e6f64652f6d656d6265722f7631008a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c000000006955b90000000d31302e302e302e313a37343230")
+        #expect(Self.hex(record.signature) == "e9b78fd5129554ce805cdeeaa6c00eb3d6bad7cafe95000aabf3e2ba5b88e64efa74dfeb95542891e68550986f492e89130f3139ff57495367bc481b9af6f306")
+        let frame = Message.members([record]).frame
+        #expect(Self.hex(frame) == "08018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c0d31302e302e302e313a3734323080f2d6ca0600e9b78fd5129554ce805cdeeaa6c00eb3d6bad7cafe95000aabf3e2ba5b88e64efa74dfeb95542891e68550986f492e89130f3139ff57495367bc481b9af6f306")
+        #expect(record.hasValidSignature)
+    }
 }
