@@ -53,26 +53,22 @@ public actor Node {
     var seedDials: [Task<Void, Never>] = []
     /// When seeds that are not alive members are dialled again.
     var seedRetryAt: UInt64 = 0
-    /// (peer, author) pairs some session is streaming entries for right now.
-    var streaming: [StreamKey: UInt64] = [:]
-    var sessionCounter: UInt64 = 0
+    /// The sync sessions' shared bookkeeping (claims, promises, catch-ups, watchdogs) and the
+    /// session machines running now, by id.
+    var registry = SessionRegistry(limits: SessionLimits.registry)
+    var syncSessions: [UInt64: SyncSession] = [:]
+    /// Wakes each session's sending half when its machine may have more to send.
+    var sessionWakers: [UInt64: AsyncStream<Void>.Continuation] = [:]
+    /// Tickets for connections in their handshake and for vector waiters.
+    var ticketCounter: UInt64 = 0
     /// Addresses a dial is in progress to (one at a time per address).
     var dialing: Set<String> = []
-    /// Sessions receiving a big catch-up right now (more than ``GossipNodeDefaults/bulkSessionEntries``
-    /// new, verified entries stored), and when each last stored one: only a catch-up that keeps
-    /// making progress holds other sessions off (see ``catchUpInProgress(excluding:)``).
-    var bulkReceiving: [UInt64: UInt64] = [:]
     /// Connections still in their handshake, per source address and in all (see ``SessionLimits``).
     var handshaking: [String: Int] = [:]
     var handshakingTotal = 0
     var inHandshake: Set<UInt64> = []
     /// Bytes buffered in incomplete frames over all sessions (see ``SessionLimits/maxBufferedBytes``).
     var bufferedSessionBytes = 0
-    /// When each running session last completed a frame, and when it started (for the watchdog).
-    var sessionActivity: [UInt64: (started: UInt64, lastFrame: UInt64)] = [:]
-    /// Peers whose session announced heads it then did not deliver, and when: their announcements
-    /// are not promised to other sessions for ``SessionLimits/brokenPromiseMillis``.
-    var brokenPromises: [Bytes32: UInt64] = [:]
     /// The cores' timer (see ``scheduleTick()``), when it fires, and whether it runs at all.
     var tickTimer: Task<Void, Never>?
     var tickWakeAt: UInt64 = 0
@@ -80,13 +76,7 @@ public actor Node {
     /// When to hand unused memory back (30 s after start, and after a big session); see
     /// ``releaseMemory()``.
     var memoryReleaseAt: UInt64?
-    /// Sync sessions running right now.
-    var runningSessions = 0
-    /// Sessions that announced this node's version vector and wait for the peer's.
-    var vectorPending: Set<UInt64> = []
-    /// The heads each running session's peer announced: what that session is receiving.
-    var promisedHeads: [UInt64: (peer: Bytes32, heads: [VersionVectorHead])] = [:]
-    /// Sessions waiting to announce a version vector until ``vectorPending`` empties.
+    /// Sessions waiting to announce a version vector until no session awaits its peer's.
     var vectorWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     /// The specific address gossip is bound to, which TCP dials start from (nil for a wildcard).
     var localDialAddress: SocketAddress?
@@ -305,7 +295,7 @@ public actor Node {
         if let d = fenceDeadline, t >= d { await liftFence() }
         if t >= seedRetryAt { retrySeeds(now: t) }
         if let m = memoryReleaseAt, t >= m {
-            if runningSessions > 0 { memoryReleaseAt = t + GossipNodeDefaults.memoryReleaseDelayMillis } else { await releaseMemory() }
+            if registry.count > 0 { memoryReleaseAt = t + GossipNodeDefaults.memoryReleaseDelayMillis } else { await releaseMemory() }
         }
     }
 
@@ -587,8 +577,4 @@ import Glibc
 import Darwin
 #endif
 
-/// A peer and an author whose entries a session is streaming to it.
-struct StreamKey: Hashable, Sendable {
-    let peer: Bytes32
-    let author: Bytes32
-}
+

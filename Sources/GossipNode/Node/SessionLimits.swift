@@ -1,3 +1,5 @@
+import GossipCore
+
 /// Every limit on TCP connections and sync sessions. A member holding the network key may open
 /// connections, stall them or announce what it never sends; each limit below bounds what that
 /// costs the node, and every refusal is counted in `/metrics` (`connections_refused_total`,
@@ -22,6 +24,17 @@ public enum SessionLimits {
     public static let brokenPromiseMillis: UInt64 = 3_600_000
     /// A catch-up holds other sessions off only while it stored something this recently.
     public static let catchUpProgressMillis: UInt64 = 5_000
+    /// The limits the session registry applies, from the ones above.
+    public static var registry: SessionRegistryLimits {
+        var l = SessionRegistryLimits()
+        l.maxSessions = maxSessions
+        l.catchUpEntries = GossipNodeDefaults.bulkSessionEntries
+        l.catchUpProgressMillis = catchUpProgressMillis
+        l.brokenPromiseMillis = brokenPromiseMillis
+        l.maxLifetimeMillis = maxSessionLifetimeMillis
+        l.stallMillis = stallMillis
+        return l
+    }
     /// Resolved socket addresses cached for sending datagrams.
     public static let maxCachedAddresses = 8_192
 }
