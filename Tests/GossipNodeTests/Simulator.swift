@@ -2,10 +2,12 @@ import Wire
 @testable import GossipCore
 @testable import GossipNode
 
-/// A deterministic network simulator that runs the very same membership and replication cores
-/// as the real node: virtual clock, seeded randomness, latency, loss, partitions, crashes and
-/// restarts. Entries are modelled by (author, seq) and a size; a sync is modelled as a TCP
-/// session taking two round trips plus transfer time.
+/// A deterministic network simulator that runs the very same protocol cores as the real node:
+/// membership, replication, and every sync session through the same ``SyncSession`` machine and
+/// ``SessionRegistry`` (see SimulatedSessions.swift): virtual clock, seeded randomness, latency,
+/// loss, partitions, crashes and restarts. Entries are modelled by (author, seq) and a size;
+/// sessions carry real frames of those sizes over links with a bandwidth, and a receiver spends
+/// a per-entry commit cost, so the bytes of a simulated sync are those of a real one.
 final class Simulation {
     struct Config {
         var nodes = 10
@@ -16,6 +18,11 @@ final class Simulation {
         /// real node does.
         var tickMillis: UInt64 = 1_000
         var entryBytes = 300
+        /// TCP throughput of one session direction, in bytes per millisecond.
+        var tcpBytesPerMillisecond = 50_000
+        /// What verifying and committing one received entry costs the receiver (verification
+        /// overlaps the commit on the real node; this is the pipeline's rate, about 16,000/s).
+        var commitMicrosPerEntry = 60
         var swim = SWIMConfiguration()
         var replication = ReplicationConfiguration()
         var seed: UInt64 = 1
@@ -36,6 +43,9 @@ final class Simulation {
         /// When this node's timer fires next, and which timer that is (older ones are stale).
         var wakeAt: UInt64 = .max
         var timerGeneration = 0
+        /// The sync sessions' shared bookkeeping and the sessions running, as on the real node.
+        var registry = SessionRegistry()
+        var sessions: [UInt64: SimSession] = [:]
         init(id: Bytes32, index: Int, swim: SWIM, repl: ReplicationCore) { self.id = id; self.index = index; self.swim = swim; self.repl = repl }
 
         var digest: Bytes32 { Bytes32(w0: digestAcc, w1: UInt64(heads.count), w2: 0, w3: 0) }
@@ -45,7 +55,10 @@ final class Simulation {
     enum Event {
         case tick(Int, generation: Int)
         case udp(to: Int, from: Int, packet: Packet)
-        case syncDone(a: Int, b: Int)
+        case sessionOpen(a: Int, b: Int)
+        case frame(to: Int, session: UInt64, message: Message)
+        case finalFrame(to: Int, session: UInt64)
+        case sessionFailed(node: Int, session: UInt64)
     }
 
     let config: Config
@@ -58,6 +71,10 @@ final class Simulation {
     var messagesDelivered = 0
     var bytesOnWire = 0
     var syncs = 0
+    /// Dials that found nobody, per dialling node (failed after the connect timeout).
+    var pendingDialFailures: [Int: [Bytes32]] = [:]
+    /// Every session side that ended: who sent how many bytes to whom.
+    var sessionBytes: [(from: Int, to: Int, bytes: Int, failed: Bool)] = []
     /// Node index by identity.
     var indexByID: [Bytes32: Int] = [:]
 
@@ -134,8 +151,14 @@ final class Simulation {
                 default: break
                 }
             }
-        case .syncDone(let a, let b):
-            finishSync(nodes[a], nodes[b])
+        case .sessionOpen(let a, let b):
+            openSession(nodes[a], nodes[b])
+        case .frame(let to, let session, let message):
+            deliver(message, to: nodes[to], session: session)
+        case .finalFrame(let to, let session):
+            deliverFinal(to: nodes[to], session: session)
+        case .sessionFailed(let i, let session):
+            closeSession(nodes[i], session, failed: true)
         }
     }
 
@@ -257,40 +280,19 @@ final class Simulation {
         if gap { process(n, n.repl.gap(from: sender.id, now: now)) }
     }
 
-    func startSync(_ a: Node, _ b: Node) {
-        syncs += 1
-        b.repl.syncStarted(a.id, now: now)
-        // Handshake and version vectors: two round trips; entries stream at ~100 MB/s.
-        let missing = abs(Int(a.entryCount) - Int(b.entryCount))
-        let transfer = UInt64(missing * config.entryBytes / 100_000)
-        schedule(.syncDone(a: a.index, b: b.index), at: now + 4 * latency() + transfer)
-    }
-
-    func finishSync(_ a: Node, _ b: Node) {
-        defer {
-            if a.up { process(a, a.repl.syncFinished(b.id, now: now)) }
-            if b.up { process(b, b.repl.syncFinished(a.id, now: now)) }
-        }
-        guard reachable(a.index, b.index) else { return }
-        bytesOnWire += 2 * (64 + 64 + 112 + 112) + (a.heads.count + b.heads.count) * 72
-        for (x, y) in [(a, b), (b, a)] {
-            var got: [EntryKey] = []
-            for (author, seq) in y.heads where seq > (x.heads[author] ?? 0) {
-                for s in ((x.heads[author] ?? 0) + 1)...seq {
-                    got += store(x, EntryKey(author: author, seq: s), hops: (y.firstSeen[EntryKey(author: author, seq: s)]?.hops ?? 0) + 1)
-                }
-                bytesOnWire += Int(seq - (x.heads[author] ?? 0)) * config.entryBytes
-            }
-            // A session that brought a few entries passes them on; a catch-up does not.
-            if !got.isEmpty, got.count <= GossipNodeDefaults.pushAfterSyncMax { process(x, x.repl.stored(got, from: y.id, now: now)) }
-        }
-    }
-
     // MARK: - Faults
 
     func partition(_ groups: [[Int]]) { for (g, members) in groups.enumerated() { for i in members { group[i] = g } } }
     func heal() { for i in group.indices { group[i] = 0 } }
-    func crash(_ i: Int) { nodes[i].up = false }
+    func crash(_ i: Int) {
+        nodes[i].up = false
+        // Its connections break: the peers' sides fail.
+        for (id, session) in nodes[i].sessions.sorted(by: { $0.key < $1.key }) {
+            schedule(.sessionFailed(node: session.peerIndex, session: session.peerSession), at: now + latency())
+            nodes[i].sessions[id] = nil
+        }
+        nodes[i].registry = SessionRegistry()
+    }
 
     /// Restarts a node with its log intact, a higher incarnation, and the peers it remembered.
     func restart(_ i: Int) {
