@@ -71,6 +71,8 @@ final class Simulation {
     var messagesDelivered = 0
     var bytesOnWire = 0
     var syncs = 0
+    /// Every event handled so far, folded (see ``record(_:)``).
+    var trace: UInt64 = 0
     /// Dials that found nobody, per dialling node (failed after the connect timeout).
     var pendingDialFailures: [Int: [Bytes32]] = [:]
     /// Every session side that ended: who sent how many bytes to whom.
@@ -108,15 +110,45 @@ final class Simulation {
         for n in nodes { process(n, n.swim.learn(updates, now: now)) }
     }
 
+    /// Every node but `seed` joins as the real node does with `--seed`: it dials the seed, and the
+    /// session's greeting (hello, signed member records) and SWIM gossip do the rest.
+    func join(through seed: Int) {
+        for n in nodes where n.index != seed {
+            n.repl.syncStarted(nodes[seed].id, now: now)
+            startSync(n, nodes[seed])
+        }
+    }
+
+    /// True when every up node lists every other up node alive.
+    func everyoneSeesEveryone() -> Bool {
+        let up = upNodes
+        return up.allSatisfy { n in up.allSatisfy { $0.id == n.id || n.swim.members[$0.id]?.state == .alive } }
+    }
+
     func schedule(_ e: Event, at t: UInt64) { heap.push(t, e) }
 
     func run(until t: UInt64) {
         while let (time, e) = heap.peek(), time <= t {
             heap.pop()
             now = time
+            record(e)
             handle(e)
         }
         now = t
+    }
+
+    /// Folds an event into ``trace``: two runs with one seed must produce the same trace, in one
+    /// process or in two (no order may depend on hashing or addresses).
+    private func record(_ e: Event) {
+        func fold(_ values: UInt64...) { for v in values { trace = Self.mix(trace ^ v) } }
+        switch e {
+        case .tick(let i, let g): fold(now, 1, UInt64(i), UInt64(g))
+        case .udp(let to, let from, let p): fold(now, 2, UInt64(to), UInt64(from), UInt64(p.plaintext.count), Blake2b.hash256(p.plaintext[...]).w0)
+        case .sessionOpen(let a, let b): fold(now, 3, UInt64(a), UInt64(b))
+        case .frame(let to, let s, let m): fold(now, 4, UInt64(to), s, Blake2b.hash256(m.frame[...]).w0)
+        case .finalFrame(let to, let s): fold(now, 5, UInt64(to), s)
+        case .sessionFailed(let i, let s): fold(now, 6, UInt64(i), s)
+        }
     }
 
     /// Runs until `condition` holds (checked every `step` ms) or `limit` ms pass; returns the time taken.
@@ -298,7 +330,7 @@ final class Simulation {
     func restart(_ i: Int) {
         let n = nodes[i]
         n.up = true
-        let known = n.swim.members.values.map { MemberUpdate(member: $0.id, address: $0.address, incarnation: $0.incarnation, state: .alive) }
+        let known = n.swim.members.values.sorted { $0.id < $1.id }.map { MemberUpdate(member: $0.id, address: $0.address, incarnation: $0.incarnation, state: .alive) }
         n.swim = SWIM(identity: Self.keyPair(i), address: "n\(i)", incarnation: n.swim.incarnation + 1, configuration: config.swim, seed: rng.next(),
                       acceptsAddress: { _ in true })
         n.repl = ReplicationCore(me: n.id, digest: n.digest, configuration: config.replication, seed: rng.next())

@@ -282,3 +282,45 @@ struct SocketHostileTests {
         #expect(await eventually(10) { await b.store.entryCount() == 1 })
     }
 }
+
+/// The simulator's sessions against real ones: the same machine, so the same bytes.
+@Suite("Simulator against sockets", .serialized)
+struct SimulatorFidelityTests {
+    /// A node joining a holder of 10,000 entries: bytes the holder sends, on real sockets and in
+    /// the simulator (same entry size, same machine), within 5 % of each other.
+    @Test func aSimulatedCatchUpSendsTheBytesOfARealOne() async throws {
+        let count = 10_000
+        let aDir = try SocketRestoreTests.tempDir(), bDir = try SocketRestoreTests.tempDir()
+        let a = try SocketRestoreTests.node(dir: aDir, identity: .generate(), bind: "127.0.0.16", seeds: [], grace: 0)
+        var entryBytes = 0
+        for i in 0..<count {
+            let p = PayloadCoding.encode(MemoryPayload(category: "lesson", content: "provider \(100_000 + i) drops requests at night; retry later", host: "h"))
+            let e = try await a.store.append(kind: "memory", key: "k\(100_000 + i)", payload: p, now: wallClockMillis())
+            if entryBytes == 0 { entryBytes = e.encoded.count } else { #expect(e.encoded.count == entryBytes) }
+        }
+        let aTask = Task { try await a.run() }
+        defer { aTask.cancel() }
+        #expect(await eventually(5) { await a.isBound })
+        let seed = HostPort(host: "127.0.0.16", port: try #require(await a.boundPort))
+        let b = try SocketRestoreTests.node(dir: bDir, identity: .generate(), bind: "127.0.0.17", seeds: [seed], grace: 0)
+        let bTask = Task { try await b.run() }
+        defer { bTask.cancel() }
+        #expect(await eventually(60) { await b.store.entryCount() == UInt64(count) })
+        #expect(await eventually(5) { await a.metrics.tcpBytesOut > count * entryBytes })
+        let real = await a.metrics.tcpBytesOut
+
+        var config = Simulation.Config()
+        config.nodes = 2
+        config.entryBytes = entryBytes
+        let sim = Simulation(config)
+        let holder = sim.nodes[0]
+        for seq in 1...UInt64(count) { sim.store(holder, EntryKey(author: holder.id, seq: seq), hops: 0) }
+        sim.join(through: 0)
+        let took = sim.run(until: { sim.nodes[1].entryCount == UInt64(count) && sim.nodes[0].sessions.isEmpty }, step: 10, limit: 60_000)
+        #expect(took != nil)
+        let simulated = sim.sessionBytes.filter { $0.from == 0 }.reduce(0) { $0 + $1.bytes }
+        let ratio = Double(simulated) / Double(real)
+        print("catch-up of \(count) entries of \(entryBytes) bytes: holder sent \(real) bytes on sockets, \(simulated) in the simulator (\(String(format: "%.4f", ratio)) x); simulated time \(took ?? 0) ms")
+        #expect(abs(ratio - 1) <= 0.05, "simulated \(simulated) vs real \(real) bytes")
+    }
+}

@@ -83,9 +83,9 @@ public struct SWIM: Sendable {
 
     // MARK: - Queries
 
-    public var aliveMembers: [Bytes32] { members.values.filter { $0.state == .alive }.map(\.id) }
+    public var aliveMembers: [Bytes32] { members.values.filter { $0.state == .alive }.map(\.id).sorted() }
     /// Members worth talking to: alive or suspect.
-    public var reachableMembers: [Bytes32] { members.values.filter { $0.state == .alive || $0.state == .suspect }.map(\.id) }
+    public var reachableMembers: [Bytes32] { members.values.filter { $0.state == .alive || $0.state == .suspect }.map(\.id).sorted() }
     public func counts() -> (alive: Int, suspect: Int, dead: Int) {
         var a = 0, s = 0, d = 0
         for m in members.values {
