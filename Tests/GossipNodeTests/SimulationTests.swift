@@ -26,6 +26,9 @@ struct SimulationTests {
         let seen = sim.nodes.compactMap { $0.firstSeen[key] }
         let times = seen.map { $0.time - start }.sorted()
         let hops = seen.map(\.hops).max() ?? 0
+        // The README quotes these bounds.
+        #expect((took ?? .max) <= 100, "every node after \(took ?? 0) ms (bound 0.1 s)")
+        #expect(hops <= 6, "\(hops) hops (bound 6)")
         print("propagation N=\(nodes) loss=1%: every node in \(Self.s(took ?? 0)), median node \(Self.s(times[times.count / 2])), max hops \(hops), syncs \(sim.syncs)")
     }
 
@@ -44,6 +47,7 @@ struct SimulationTests {
         let bytesBefore = sim.bytesOnWire
         let took = sim.run(until: { sim.converged() }, step: 50, limit: 120_000)
         #expect(took != nil, "halves did not converge within 120 s of healing")
+        #expect((took ?? .max) <= 10_000, "healing took \(took ?? 0) ms (bound 10 s, quoted in the README)")
         #expect(sim.nodes.allSatisfy { $0.entryCount == 100 })
         print("partition 100|100, 50 writes per side: equal digests \(Self.s(took ?? 0)) after healing, \(sim.bytesOnWire - bytesBefore) bytes on the wire meanwhile")
     }
@@ -109,6 +113,7 @@ struct SimulationTests {
         sim.restart(19)
         let took = sim.run(until: { sim.nodes[19].entryCount == 10_000 && sim.converged() }, step: 50, limit: 60_000)
         #expect(took != nil)
+        #expect((took ?? .max) <= 2_000, "catch-up took \(took ?? 0) ms (bound 2 s, quoted in the README)")
         #expect(sim.nodes[19].entryCount == 10_000)
         print("catch-up: node offline for 10,000 entries has them all \(Self.s(took ?? 0)) after restart")
     }
