@@ -44,7 +44,7 @@ extension Simulation {
 
     func openSession(_ a: Node, _ b: Node) {
         guard a.up, b.up, reachable(a.index, b.index) else {
-            if a.up { process(a, a.repl.syncFinished(b.id, now: now)) }
+            if a.up { process(a, a.core.syncFinished(b.id, now: now)) }
             return
         }
         let ra = a.registry.open(peer: b.id, now: now), rb = b.registry.open(peer: a.id, now: now)
@@ -52,10 +52,10 @@ extension Simulation {
             // Refused (busy or at the limit): both sides give up; the replication core retries later.
             if case .success(let ia) = ra { a.registry.close(ia) }
             if case .success(let ib) = rb { b.registry.close(ib) }
-            process(a, a.repl.syncFinished(b.id, now: now))
+            process(a, a.core.syncFinished(b.id, now: now))
             return
         }
-        b.repl.syncStarted(a.id, now: now)
+        b.core.syncStarted(a.id, now: now)
         a.sessions[ia] = SimSession(machine: SyncSession(id: ia, peer: b.id, greeting: greeting(a), frameBytes: GossipNodeDefaults.syncFrameBytes),
                                     peerIndex: b.index, peerSession: ib)
         b.sessions[ib] = SimSession(machine: SyncSession(id: ib, peer: a.id, greeting: greeting(b), frameBytes: GossipNodeDefaults.syncFrameBytes),
@@ -160,10 +160,10 @@ extension Simulation {
             switch effect {
             case .learnPeer(let address):
                 if n.swim.members[peer.id] == nil {
-                    process(n, n.swim.learn([MemberUpdate(member: peer.id, address: address, incarnation: 0, state: .alive)], now: now))
+                    process(n, n.core.learn([MemberUpdate(member: peer.id, address: address, incarnation: 0, state: .alive)], now: now))
                 }
             case .records(let records):
-                process(n, n.swim.receive(records: records, now: now))
+                process(n, n.core.receive(records: records, now: now))
             case .ingest(let batch):
                 var got: [EntryKey] = []
                 for e in batch {
@@ -176,7 +176,7 @@ extension Simulation {
                 // A session that brought a few entries passes them on; a catch-up does not.
                 if !got.isEmpty, got.count <= GossipNodeDefaults.pushAfterSyncMax {
                     n.sessions[id] = s
-                    process(n, n.repl.stored(got, from: peer.id, now: now))
+                    process(n, n.core.stored(got.map { (key: $0, encoded: encoded($0, hops: (n.firstSeen[$0]?.hops ?? 0) + 1)) }, from: peer.id, now: now))
                     guard let again = n.sessions[id] else { return }
                     s = again
                 }
@@ -215,13 +215,13 @@ extension Simulation {
             guard n.up, var waiting = pendingDialFailures[n.index], !waiting.isEmpty else { return }
             let peer = waiting.removeFirst()
             pendingDialFailures[n.index] = waiting
-            process(n, n.repl.syncFinished(peer, now: now))
+            process(n, n.core.syncFinished(peer, now: now))
             return
         }
         guard let s = n.sessions[id] else { return }
         n.sessions[id] = nil
         n.registry.close(id)
         sessionBytes.append((from: n.index, to: s.peerIndex, bytes: s.bytesSent, failed: failed))
-        if n.up { process(n, n.repl.syncFinished(s.machine.peer, now: now)) }
+        if n.up { process(n, n.core.syncFinished(s.machine.peer, completed: !failed, now: now)) }
     }
 }

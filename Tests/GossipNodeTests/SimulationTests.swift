@@ -104,7 +104,7 @@ struct SimulationTests {
                 sim.store(writer, k, hops: 0)
                 keys.append(k)
             }
-            sim.process(writer, writer.repl.stored(keys, from: nil, now: sim.now))
+            sim.process(writer, writer.core.stored(keys.map { (key: $0, encoded: sim.encoded($0, hops: 1)) }, from: nil, now: sim.now))
             sim.run(until: sim.now + 100)
         }
         _ = sim.run(until: { sim.converged() }, step: 100, limit: 60_000)

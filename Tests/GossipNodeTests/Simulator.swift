@@ -31,8 +31,9 @@ final class Simulation {
     final class Node {
         let id: Bytes32
         let index: Int
-        var swim: SWIM
-        var repl: ReplicationCore
+        /// The node's protocol, as on the real node (membership, replication, pushes).
+        var core: NodeCore
+        var swim: SWIM { core.swim }
         var heads: [Bytes32: UInt64] = [:]
         var held: [Bytes32: Set<UInt64>] = [:]
         var digestAcc: UInt64 = 0
@@ -46,7 +47,7 @@ final class Simulation {
         /// The sync sessions' shared bookkeeping and the sessions running, as on the real node.
         var registry = SessionRegistry()
         var sessions: [UInt64: SimSession] = [:]
-        init(id: Bytes32, index: Int, swim: SWIM, repl: ReplicationCore) { self.id = id; self.index = index; self.swim = swim; self.repl = repl }
+        init(id: Bytes32, index: Int, core: NodeCore) { self.id = id; self.index = index; self.core = core }
 
         var digest: Bytes32 { Bytes32(w0: digestAcc, w1: UInt64(heads.count), w2: 0, w3: 0) }
         var entryCount: UInt64 { heads.values.reduce(0, +) }
@@ -89,7 +90,7 @@ final class Simulation {
             let swim = SWIM(identity: key, address: "n\(i)", incarnation: 1, configuration: config.swim, seed: config.seed &+ UInt64(i) &* 7919,
                             acceptsAddress: { _ in true })
             let repl = ReplicationCore(me: id, digest: Bytes32(w0: 0, w1: 0, w2: 0, w3: 0), configuration: config.replication, seed: config.seed &+ UInt64(i) &* 104_729)
-            nodes.append(Node(id: id, index: i, swim: swim, repl: repl))
+            nodes.append(Node(id: id, index: i, core: NodeCore(swim: swim, replication: repl)))
             indexByID[id] = i
             group.append(0)
         }
@@ -107,14 +108,14 @@ final class Simulation {
     /// Every node learns every other one (as after joining through a seed).
     func joinAll() {
         let updates = nodes.map { MemberUpdate(member: $0.id, address: "n\($0.index)", incarnation: 1, state: .alive) }
-        for n in nodes { process(n, n.swim.learn(updates, now: now)) }
+        for n in nodes { process(n, n.core.learn(updates, now: now)) }
     }
 
     /// Every node but `seed` joins as the real node does with `--seed`: it dials the seed, and the
     /// session's greeting (hello, signed member records) and SWIM gossip do the rest.
     func join(through seed: Int) {
         for n in nodes where n.index != seed {
-            n.repl.syncStarted(nodes[seed].id, now: now)
+            n.core.syncStarted(nodes[seed].id, now: now)
             startSync(n, nodes[seed])
         }
     }
@@ -168,21 +169,15 @@ final class Simulation {
             let n = nodes[i]
             guard n.up, generation == n.timerGeneration else { return }
             n.wakeAt = .max
-            process(n, n.swim.tick(now: now))
-            process(n, n.repl.tick(now: now))
+            process(n, n.core.tick(now: now))
             reschedule(n)
         case .udp(let to, let from, let packet):
             let n = nodes[to]
             guard n.up else { return }
             messagesDelivered += 1
-            process(n, n.swim.handle(packet, from: "n\(from)", now: now))
-            for m in packet.messages {
-                switch m {
-                case .digest(let d, let e): process(n, n.repl.digestReceived(d, entries: e, from: packet.sender, now: now))
-                case .push(let entries): receivePush(n, entries: entries, from: nodes[from])
-                default: break
-                }
-            }
+            let (effects, pushed) = n.core.datagram(packet, from: "n\(from)", now: now)
+            process(n, effects)
+            if !pushed.isEmpty { receivePush(n, entries: pushed, from: nodes[from]) }
         case .sessionOpen(let a, let b):
             openSession(nodes[a], nodes[b])
         case .frame(let to, let session, let message):
@@ -200,44 +195,29 @@ final class Simulation {
     /// `scheduleTick`: at least 10 ms and at most `tickMillis` ahead).
     func reschedule(_ n: Node) {
         guard n.up else { return }
-        let due = min(max(min(n.swim.nextDeadline(now: now), n.repl.nextDeadline(now: now)), now + 10), now + config.tickMillis)
+        let due = min(max(n.core.nextDeadline(now: now), now + 10), now + config.tickMillis)
         guard due < n.wakeAt else { return }
         n.timerGeneration += 1
         n.wakeAt = due
         schedule(.tick(n.index, generation: n.timerGeneration), at: due)
     }
 
-    func process(_ n: Node, _ effects: [MembershipEffect]) {
+    /// Carries out the core's effects over the simulated network (as ``GossipNode/Node`` does
+    /// over sockets; ``NodeCore`` is the one interpreter of the cores' effects).
+    func process(_ n: Node, _ effects: [NodeCore.Effect]) {
         defer { reschedule(n) }
         for e in effects {
             switch e {
-            case .send(let address, _, var messages):
-                messages.append(.digest(n.digest, entries: n.entryCount))
+            case .datagram(let address, let messages):
                 sendUDP(from: n, to: address, Packet(sender: n.id, sentAtMillis: now, messages: messages))
-            case .changed(let u):
-                if u.state == .alive { n.repl.peerUp(u.member) } else { n.repl.peerDown(u.member) }
-            case .forget(let id):
-                n.repl.peerDown(id)
-            }
-        }
-    }
-
-    func process(_ n: Node, _ effects: [ReplicationEffect]) {
-        defer { reschedule(n) }
-        for e in effects {
-            switch e {
-            case .push(let keys, let peers):
-                for p in peers {
-                    guard let target = index(of: p) else { continue }
-                    let encoded = keys.map { k -> [UInt8] in
-                        var w = ByteWriter(); w.raw(k.author); w.u64(k.seq); w.u32(UInt32((n.firstSeen[k]?.hops ?? 0) + 1)); return w.bytes
-                    }
-                    sendUDP(from: n, to: "n\(target)", Packet(sender: n.id, sentAtMillis: now, messages: [.push(encoded)]),
-                            extraBytes: keys.count * config.entryBytes)
+            case .dial(let peer, _):
+                guard let b = index(of: peer), n.sessions.values.allSatisfy({ $0.peerIndex != b }) else {
+                    process(n, n.core.syncFinished(peer, now: now))
+                    continue
                 }
-            case .sync(let p):
-                guard let b = index(of: p) else { continue }
                 startSync(n, nodes[b])
+            case .dialSeed, .memberChanged, .memberForgotten, .liftFence:
+                break
             }
         }
     }
@@ -248,9 +228,9 @@ final class Simulation {
 
     func latency() -> UInt64 { config.latencyMillis + UInt64.random(in: 0...config.jitterMillis, using: &rng) }
 
-    func sendUDP(from n: Node, to address: String, _ p: Packet, extraBytes: Int = 0) {
+    func sendUDP(from n: Node, to address: String, _ p: Packet) {
         guard let to = Int(address.dropFirst()) else { return }
-        let size = p.plaintext.count + WireLimits.datagramOverhead + extraBytes
+        let size = p.plaintext.count + WireLimits.datagramOverhead
         n.bytesSent += size
         bytesOnWire += size
         guard reachable(n.index, to), Double.random(in: 0..<1, using: &rng) >= config.loss else { return }
@@ -265,7 +245,7 @@ final class Simulation {
         let key = EntryKey(author: n.id, seq: seq)
         if trace { traced.insert(key) }
         store(n, key, hops: 0)
-        process(n, n.repl.stored([key], from: nil, now: now))
+        process(n, n.core.stored([(key: key, encoded: encoded(key, hops: 1))], from: nil, now: now))
         return key
     }
 
@@ -287,7 +267,7 @@ final class Simulation {
             if n.held[key.author]?.remove(seq + 1) != nil { seq += 1 } else { break }
         }
         n.heads[key.author] = seq
-        n.repl.setDigest(n.digest, entries: n.entryCount)
+        n.core.setLog(digest: n.digest, entries: n.entryCount)
         return stored
     }
 
@@ -308,8 +288,8 @@ final class Simulation {
             if s.isEmpty, seq > (n.heads[author] ?? 0) + 1 { gap = true }
             stored += s
         }
-        process(n, n.repl.stored(stored, from: sender.id, now: now))
-        if gap { process(n, n.repl.gap(from: sender.id, now: now)) }
+        process(n, n.core.stored(stored.map { (key: $0, encoded: encoded($0, hops: (n.firstSeen[$0]?.hops ?? 0) + 1)) }, from: sender.id, now: now))
+        if gap { process(n, n.core.gap(from: sender.id, now: now)) }
     }
 
     // MARK: - Faults
@@ -331,12 +311,13 @@ final class Simulation {
         let n = nodes[i]
         n.up = true
         let known = n.swim.members.values.sorted { $0.id < $1.id }.map { MemberUpdate(member: $0.id, address: $0.address, incarnation: $0.incarnation, state: .alive) }
-        n.swim = SWIM(identity: Self.keyPair(i), address: "n\(i)", incarnation: n.swim.incarnation + 1, configuration: config.swim, seed: rng.next(),
-                      acceptsAddress: { _ in true })
-        n.repl = ReplicationCore(me: n.id, digest: n.digest, configuration: config.replication, seed: rng.next())
+        let swim = SWIM(identity: Self.keyPair(i), address: "n\(i)", incarnation: n.swim.incarnation + 1, configuration: config.swim, seed: rng.next(),
+                        acceptsAddress: { _ in true })
+        n.core = NodeCore(swim: swim, replication: ReplicationCore(me: n.id, digest: n.digest, configuration: config.replication, seed: rng.next()))
+        n.core.setLog(digest: n.digest, entries: n.entryCount)
         n.wakeAt = .max
         n.timerGeneration += 1
-        process(n, n.swim.learn(known, now: now))
+        process(n, n.core.learn(known, now: now))
     }
 
     // MARK: - Observations

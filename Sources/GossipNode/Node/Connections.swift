@@ -97,11 +97,12 @@ enum SessionError: Error, CustomStringConvertible {
 extension Node {
     typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
-    /// Opens a sync session with a known member (the replication core asked for it).
-    func startSession(with peer: Bytes32) {
+    /// Opens a sync session with a known member (the replication core asked for it), unless
+    /// one runs already, the registry refuses, or a dial to that address is under way.
+    func startSession(with peer: Bytes32, address text: String) {
         guard sessions[peer] == nil, registry.admits(now: now()) == nil,
-              let m = swim.members[peer], let address = HostPort(m.address), !dialing.contains(address.description) else {
-            perform(repl.syncFinished(peer, now: now()))
+              let address = HostPort(text), !dialing.contains(address.description) else {
+            perform(core.syncFinished(peer, now: now()))
             return
         }
         log.debug("sync: the replication core asks for a session", metadata: ["peer": "\(peer.hex.prefix(12))"])
@@ -115,6 +116,7 @@ extension Node {
         defer { dialing.remove(address.description) }
         log.debug("sync: dialling", metadata: ["address": "\(address)", "expected": "\(expected.map { String($0.hex.prefix(12)) } ?? "any")"])
         var peer = expected
+        var completed = false
         do {
             var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.seconds(3))
             // Dial from the gossip address, so peers and firewalls see one address per node.
@@ -140,17 +142,17 @@ extension Node {
                 } catch let e as HandshakeError { throw SessionError.handshake(e) }
                 watchdog.cancel()
                 peer = keys.peer
-                repl.syncStarted(keys.peer, now: now())  // seed and start-up dials count too
+                core.syncStarted(keys.peer, now: now())  // seed and start-up dials count too
                 try await runSession(keys: keys, reader: &reader, outbound: outbound, channel: connection.channel)
             }
             metrics.syncsCompleted += 1
-            await liftFence()
+            completed = true
         } catch {
             metrics.syncsFailed += 1
             if let e = error as? SessionError { metrics.sessionsRejected[e.label, default: 0] += 1 }
         }
         if let expected { sessions[expected] = nil }
-        if let p = peer { perform(repl.syncFinished(p, now: now())) }
+        if let p = peer { perform(core.syncFinished(p, completed: completed, now: now())) }
     }
 
     /// Serves a session a peer opened, within the connection limits.
@@ -171,6 +173,7 @@ extension Node {
         log.debug("sync: accepted a connection", metadata: ["from": "\(source)"])
         let watchdog = Self.handshakeWatchdog(connection.channel)
         var peer: Bytes32?
+        var completed = false
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var reader = InboundBytes(iterator: inbound.makeAsyncIterator())
@@ -190,16 +193,16 @@ extension Node {
                 // entries again: the peer retries after the catch-up (see ``SessionRegistry``).
                 if let refusal = registry.admits(now: now()) { throw SessionError(refusal) }
                 peer = keys.peer
-                repl.syncStarted(keys.peer, now: now())
+                core.syncStarted(keys.peer, now: now())
                 try await runSession(keys: keys, reader: &reader, outbound: outbound, channel: connection.channel)
             }
-            await liftFence()
+            completed = true
         } catch {
             handshakeOver()
             watchdog.cancel()
             if let e = error as? SessionError { metrics.sessionsRejected[e.label, default: 0] += 1 }
         }
-        if let p = peer { perform(repl.syncFinished(p, now: now())) }
+        if let p = peer { perform(core.syncFinished(p, completed: completed, now: now())) }
     }
 
     /// A connection left its handshake (done or failed): it no longer counts against the limits.

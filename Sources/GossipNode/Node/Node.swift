@@ -38,8 +38,10 @@ public actor Node {
     public nonisolated let configuration: NodeConfiguration
     nonisolated let networkKey: [UInt8]
     nonisolated let packetKey: [UInt8]
-    var swim: SWIM
-    var repl: ReplicationCore
+    /// The protocol: membership, replication, push batching, seed retries, the start-up fence.
+    var core: NodeCore
+    /// The membership core (read-only here: every change goes through ``core``).
+    var swim: SWIM { core.swim }
     var quota: AuthorQuota
     var newAuthors: NewAuthorLimit
     var replay = ReplayFilter()
@@ -51,8 +53,6 @@ public actor Node {
     var socketAddresses: [String: SocketAddress] = [:]
     var sessions: [Bytes32: Task<Void, Never>] = [:]
     var seedDials: [Task<Void, Never>] = []
-    /// When seeds that are not alive members are dialled again.
-    var seedRetryAt: UInt64 = 0
     /// The sync sessions' shared bookkeeping (claims, promises, catch-ups, watchdogs) and the
     /// session machines running now, by id.
     var registry = SessionRegistry(limits: SessionLimits.registry)
@@ -82,7 +82,6 @@ public actor Node {
     var localDialAddress: SocketAddress?
     var subscribers: [UInt64: AsyncStream<Entry>.Continuation] = [:]
     var nextSubscriber: UInt64 = 0
-    var fenceDeadline: UInt64?
     /// The gossip port actually bound (useful with port 0).
     public private(set) var boundPort: Int?
     public private(set) var isBound = false
@@ -100,9 +99,10 @@ public actor Node {
         now = clock
         let seed = UInt64.random(in: 0...UInt64.max)
         // A restart must outrank what others remember of us: incarnation from the clock.
-        swim = SWIM(identity: identity, address: configuration.advertised.description, incarnation: clock() / 1000,
-                    configuration: configuration.swim, seed: seed)
-        repl = ReplicationCore(me: identity.publicKey, digest: .zero, configuration: configuration.replication, seed: seed &+ 1)
+        core = NodeCore(swim: SWIM(identity: identity, address: configuration.advertised.description, incarnation: clock() / 1000,
+                                   configuration: configuration.swim, seed: seed),
+                        replication: ReplicationCore(me: identity.publicKey, digest: .zero, configuration: configuration.replication, seed: seed &+ 1),
+                        seeds: configuration.seeds.map(\.description), reconnectIntervalMillis: configuration.swim.reconnectIntervalMillis)
         quota = AuthorQuota(perHour: configuration.quotaPerHour)
         newAuthors = NewAuthorLimit(perPeerPerHour: configuration.newAuthorsPerPeerPerHour, totalPerHour: configuration.newAuthorsPerHour)
     }
@@ -134,7 +134,7 @@ public actor Node {
         }
         boundPort = port
         if !["0.0.0.0", "::", "localhost"].contains(host) { localDialAddress = try? SocketAddress(ipAddress: host, port: 0) }
-        if configuration.bind.port == 0 { swim.setAddress(HostPort(host: configuration.advertised.host, port: port).description) }
+        if configuration.bind.port == 0 { core.setAddress(HostPort(host: configuration.advertised.host, port: port).description) }
         await startUp()
         try await withThrowingDiscardingTaskGroup { tasks in
             tasks.addTask {
@@ -193,11 +193,6 @@ public actor Node {
         }
     }
 
-    /// What probes carry: the log digest with the membership folded in, so two nodes that hold
-    /// the same entries but see different members (a join whose news ran out of retransmits)
-    /// also differ, and the sync that follows exchanges the member lists. (Membership
-    /// anti-entropy without periodic full-state exchanges: an idle, converged cluster is silent.)
-    var gossipDigest: Bytes32 { digest.mixing(swim.membershipFingerprint) }
 
     func attachUDP(_ out: AsyncStream<AddressedEnvelope<ByteBuffer>>.Continuation) {
         udpOut = out
@@ -215,31 +210,31 @@ public actor Node {
         memoryReleaseAt = now() + GossipNodeDefaults.memoryReleaseAfterStartMillis
         digest = await store.digest()
         entryCount = await store.entryCount()
-        repl.setDigest(gossipDigest, entries: entryCount)
+        core.setLog(digest: digest, entries: entryCount)
         let t = now()
         let remembered = (try? await store.rememberedPeers()) ?? []
         let updates = remembered.filter { $0.author != identity.publicKey }
             .map { MemberUpdate(member: $0.author, address: $0.address, incarnation: $0.incarnation, state: .alive) }
-        perform(swim.learn(updates, now: t))
+        perform(core.learn(updates, now: t))
         if !remembered.isEmpty || !configuration.seeds.isEmpty, configuration.restoreGraceMillis > 0 {
             // Fork-safe restore: a database restored from an old copy must learn this node's own
             // newer entries from peers before it writes again.
-            fenceDeadline = t + configuration.restoreGraceMillis
+            core.fence(until: t + configuration.restoreGraceMillis)
             await store.setWriteFence("catching up with peers after start (at most \(configuration.restoreGraceMillis / 1000) s)")
         }
         for p in remembered.prefix(3) where p.author != identity.publicKey && sessions[p.author] == nil {
             guard let hp = HostPort(p.address) else { continue }
             // A session the replication core knows about, so it does not open a second one.
-            repl.syncStarted(p.author, now: t)
+            core.syncStarted(p.author, now: t)
             dialing.insert(hp.description)  // before the task runs, so the seeds below skip it
             sessions[p.author] = Task { await self.dial(address: hp, expected: p.author) }
         }
-        retrySeeds(now: t)
+        // Seeds are dialled by the first tick (``NodeCore`` retries them while they are not alive members).
     }
 
     /// Tells a few members this node is leaving, and stops its sessions.
     public func leave() async {
-        perform(swim.leave(now: now()))
+        perform(core.leave(now: now()))
         for (_, c) in subscribers { c.finish() }
         subscribers.removeAll()
         for t in sessions.values { t.cancel() }
@@ -264,8 +259,7 @@ public actor Node {
 
     /// The earliest time something is due.
     func nextDeadline(now t: UInt64) -> UInt64 {
-        var due = min(swim.nextDeadline(now: t), repl.nextDeadline(now: t), seedRetryAt)
-        if let f = fenceDeadline { due = min(due, f) }
+        var due = core.nextDeadline(now: t)
         if let m = memoryReleaseAt { due = min(due, m) }
         return due
     }
@@ -290,10 +284,7 @@ public actor Node {
 
     func tick() async {
         let t = now()
-        perform(swim.tick(now: t))
-        perform(repl.tick(now: t))
-        if let d = fenceDeadline, t >= d { await liftFence() }
-        if t >= seedRetryAt { retrySeeds(now: t) }
+        perform(core.tick(now: t))
         if let m = memoryReleaseAt, t >= m {
             if registry.count > 0 { memoryReleaseAt = t + GossipNodeDefaults.memoryReleaseDelayMillis } else { await releaseMemory() }
         }
@@ -311,22 +302,13 @@ public actor Node {
         }
     }
 
-    /// Dials again every seed that is not an alive member: a node that started while its seeds
-    /// were unreachable (or whose whole side of a partition forgot the other) finds them later.
-    func retrySeeds(now t: UInt64) {
-        seedRetryAt = t + configuration.swim.reconnectIntervalMillis
+    /// Dials a seed (the core asks while it is not an alive member): a node that started while
+    /// its seeds were unreachable, or whose side of a partition forgot the other, finds them later.
+    func dialSeed(_ address: String) {
+        guard let seed = HostPort(address), !dialing.contains(seed.description) else { return }
         seedDials.removeAll { $0.isCancelled }
-        let alive = Set(swim.members.values.filter { $0.state == .alive }.map(\.address))
-        for seed in configuration.seeds where !alive.contains(seed.description) && !dialing.contains(seed.description) {
-            seedDials.append(Task { await self.dial(address: seed, expected: nil) })
-        }
+        seedDials.append(Task { await self.dial(address: seed, expected: nil) })
         if seedDials.count > 64 { seedDials.removeFirst(seedDials.count - 64) }
-    }
-
-    func liftFence() async {
-        guard fenceDeadline != nil else { return }
-        fenceDeadline = nil
-        await store.setWriteFence(nil)
     }
 
     // MARK: - Datagrams
@@ -349,19 +331,11 @@ public actor Node {
         guard let ip = envelope.remoteAddress.ipAddress, let port = envelope.remoteAddress.port else { return }
         let from = HostPort(host: ip, port: port).description
         if store.configuration.blocked.contains(packet.sender) { metrics.packetsDropped["blocked", default: 0] += 1; return }
-        perform(swim.handle(packet, from: from, now: t))
         // Digests and pushes count only from members: a sender the membership does not know
         // (no signed record yet) gets nothing started on its account.
-        guard swim.members[packet.sender] != nil else { return }
-        for message in packet.messages {
-            switch message {
-            case .digest(let d, let n):
-                repl.setDigest(gossipDigest, entries: entryCount)
-                perform(repl.digestReceived(d, entries: n, from: packet.sender, now: t))
-            case .push(let entries): await ingest(entries, from: packet.sender, viaSync: false)
-            default: break
-            }
-        }
+        let (effects, pushed) = core.datagram(packet, from: from, now: t)
+        perform(effects)
+        if !pushed.isEmpty { await ingest(pushed, from: packet.sender, viaSync: false) }
     }
 
     func send(_ messages: [Message], to address: String) {
@@ -387,61 +361,28 @@ public actor Node {
 
     // MARK: - Effects
 
-    func perform(_ effects: [MembershipEffect]) {
+    /// Carries out what the protocol core asks (the one interpreter of the cores' effects is
+    /// ``NodeCore``; this only does the IO).
+    func perform(_ effects: [NodeCore.Effect]) {
         defer { scheduleTick() }
         for e in effects {
             switch e {
-            case .send(let address, _, var messages):
-                messages.append(.digest(gossipDigest, entries: entryCount))
+            case .datagram(let address, let messages):
+                for case .push(let es) in messages { metrics.entriesPushed += es.count }
                 send(messages, to: address)
-            case .changed(let u):
-                if u.state == .alive { repl.peerUp(u.member) } else { repl.peerDown(u.member) }
+            case .dial(let peer, let address):
+                startSession(with: peer, address: address)
+            case .dialSeed(let address):
+                dialSeed(address)
+            case .memberChanged(let u):
                 let peer = RememberedPeer(author: u.member, address: u.address, lastSeenMillis: Int64(now()), incarnation: u.incarnation)
                 Task { try? await store.savePeer(peer) }
-            case .forget(let id):
-                repl.peerDown(id)
+            case .memberForgotten(let id):
                 Task { try? await store.forgetPeer(id) }
+            case .liftFence:
+                Task { await store.setWriteFence(nil) }
             }
         }
-    }
-
-    func perform(_ effects: [ReplicationEffect], entries: [EntryKey: [UInt8]] = [:]) {
-        defer { scheduleTick() }
-        for e in effects {
-            switch e {
-            case .push(let keys, let peers):
-                let payloads = keys.compactMap { entries[$0] }
-                for p in peers { push(payloads, to: p) }
-            case .sync(let peer):
-                startSession(with: peer)
-            }
-        }
-    }
-
-    /// Pushes entries to one peer in as few datagrams as they fit; an entry too large for a
-    /// datagram goes over TCP, in a sync session.
-    func push(_ encoded: [[UInt8]], to peer: Bytes32) {
-        guard let m = swim.members[peer] else { return }
-        let budget = WireLimits.maxDatagramPayload - 60
-        var batch: [[UInt8]] = []
-        var size = 4
-        var needsSession = false
-        func flush() {
-            guard !batch.isEmpty else { return }
-            metrics.entriesPushed += batch.count
-            // No digest on pushes (it rides on every probe and ack): the datagram is the entry
-            // and the seal, nothing more.
-            send([.push(batch)], to: m.address)
-            batch = []; size = 4
-        }
-        for e in encoded {
-            let s = e.count + 3
-            if s > budget { needsSession = true; continue }
-            if size + s > budget { flush() }
-            batch.append(e); size += s
-        }
-        flush()
-        if needsSession { startSession(with: peer) }
     }
 
     // MARK: - Entries
@@ -511,7 +452,7 @@ public actor Node {
         metrics.ingestBatches += 1
         for r in report.rejected { metrics.reject(r.label) }
         await afterStore(report.stored, forks: !report.forks.isEmpty, from: peer, pushOn: !viaSync || report.stored.count <= GossipNodeDefaults.pushAfterSyncMax)
-        if report.held > 0, !viaSync { perform(repl.gap(from: peer, now: t)) }
+        if report.held > 0, !viaSync { perform(core.gap(from: peer, now: t)) }
         return report
     }
 
@@ -520,12 +461,10 @@ public actor Node {
         guard !stored.isEmpty || forks else { return }
         digest = await store.digest()
         entryCount = await store.entryCount()
-        repl.setDigest(gossipDigest, entries: entryCount)
+        core.setLog(digest: digest, entries: entryCount)
         for e in stored { for c in subscribers.values { c.yield(e) } }
         guard pushOn, !stored.isEmpty else { return }
-        var map: [EntryKey: [UInt8]] = [:]
-        for e in stored { map[EntryKey(author: e.author, seq: e.seq)] = e.encoded }
-        perform(repl.stored(stored.map { EntryKey(author: $0.author, seq: $0.seq) }, from: peer, now: now()), entries: map)
+        perform(core.stored(stored.map { (key: EntryKey(author: $0.author, seq: $0.seq), encoded: $0.encoded) }, from: peer, now: now()))
     }
 
     /// Signs and stores an entry of this node's own log, then pushes it.

@@ -80,10 +80,10 @@ extension Node {
                     switch effect {
                     case .learnPeer(let address):
                         if swim.members[peer] == nil {
-                            perform(swim.learn([MemberUpdate(member: peer, address: address, incarnation: 0, state: .alive)], now: now()))
+                            perform(core.learn([MemberUpdate(member: peer, address: address, incarnation: 0, state: .alive)], now: now()))
                         }
                     case .records(let records):
-                        perform(swim.receive(records: records, now: now()))
+                        perform(core.receive(records: records, now: now()))
                     case .ingest(let batch):
                         // Verification of the next batches (all cores) overlaps the commit of this one.
                         metrics.entriesReceived += batch.count

@@ -1,0 +1,203 @@
+import Wire
+
+/// The whole protocol of one node as one sans-IO value: membership (``SWIM``), replication
+/// (``ReplicationCore``), push batching, seed retries and the start-up write fence, with the one
+/// interpreter of the cores' effects. The node's actor and the simulator both hold a `NodeCore`
+/// and carry out its ``Effect``s (seal and send a datagram, dial, persist a member); neither
+/// interprets a core's effect itself, so the simulator runs every decision the node makes.
+/// (Sync sessions are ``SyncSession`` machines sharing the node's ``SessionRegistry``.)
+public struct NodeCore: Sendable {
+    public private(set) var swim: SWIM
+    public private(set) var repl: ReplicationCore
+    /// Where seeds are dialled (when they are not alive members).
+    public let seeds: [String]
+    public let reconnectIntervalMillis: UInt64
+    private var logDigest = Bytes32.zero
+    private var entryCount: UInt64 = 0
+    private var seedRetryAt: UInt64 = 0
+    /// Writes wait until this time (or a first completed sync) after a start with known peers.
+    public private(set) var fenceUntil: UInt64?
+
+    /// What the shell carries out.
+    public enum Effect: Sendable, Equatable {
+        /// Seal these messages into one datagram to this address.
+        case datagram(to: String, [Message])
+        /// Open a sync session with this member at its address (the shell dials if it may; when
+        /// it does not, it calls ``syncFinished(_:now:)``).
+        case dial(peer: Bytes32, address: String)
+        /// Dial a seed, whoever answers there.
+        case dialSeed(String)
+        /// A member's record changed: persist it.
+        case memberChanged(MemberUpdate)
+        /// Forget a member for good (and its persisted record).
+        case memberForgotten(Bytes32)
+        /// The start-up write fence lifts: writes are accepted again.
+        case liftFence
+    }
+
+    public init(swim: SWIM, replication: ReplicationCore, seeds: [String] = [], reconnectIntervalMillis: UInt64 = 10_000) {
+        self.swim = swim; repl = replication; self.seeds = seeds; self.reconnectIntervalMillis = reconnectIntervalMillis
+    }
+
+    /// What probes carry: the log digest with the membership folded in, so two nodes that hold
+    /// the same entries but see different members also differ, and the sync that follows
+    /// exchanges the member lists.
+    public var gossipDigest: Bytes32 { logDigest.mixing(swim.membershipFingerprint) }
+
+    /// The log changed (an entry or a fork proof was stored).
+    public mutating func setLog(digest: Bytes32, entries: UInt64) {
+        logDigest = digest
+        entryCount = entries
+        repl.setDigest(gossipDigest, entries: entryCount)
+    }
+
+    /// Writes wait for a first sync, at most until `until` (fork-safe restore).
+    public mutating func fence(until: UInt64) { fenceUntil = until }
+
+    // MARK: Inputs
+
+    /// A datagram from `address`, sealed by `packet.sender`. Returns the effects and the
+    /// entries it pushed, when the sender is a member (the shell verifies and stores them, then
+    /// calls ``stored(_:from:now:)``); pushes and digests from a sender the membership does not
+    /// know start nothing.
+    public mutating func datagram(_ packet: Packet, from address: String, now: UInt64) -> (effects: [Effect], pushed: [[UInt8]]) {
+        var out = interpret(swim.handle(packet, from: address, now: now))
+        guard swim.members[packet.sender] != nil else { return (out, []) }
+        var pushed: [[UInt8]] = []
+        for message in packet.messages {
+            switch message {
+            case .digest(let d, let n):
+                repl.setDigest(gossipDigest, entries: entryCount)
+                out += interpret(repl.digestReceived(d, entries: n, from: packet.sender, now: now), now: now)
+            case .push(let entries):
+                pushed += entries
+            default:
+                break
+            }
+        }
+        return (out, pushed)
+    }
+
+    /// Time passes: probes, timeouts, gossip, the periodic sync, seed retries, the fence.
+    public mutating func tick(now: UInt64) -> [Effect] {
+        var out = interpret(swim.tick(now: now))
+        out += interpret(repl.tick(now: now), now: now)
+        if let f = fenceUntil, now >= f {
+            fenceUntil = nil
+            out.append(.liftFence)
+        }
+        if now >= seedRetryAt {
+            seedRetryAt = now + reconnectIntervalMillis
+            let alive = Set(swim.members.values.filter { $0.state == .alive }.map(\.address))
+            for seed in seeds where !alive.contains(seed) { out.append(.dialSeed(seed)) }
+        }
+        return out
+    }
+
+    /// The earliest time ``tick(now:)`` has work.
+    public func nextDeadline(now: UInt64) -> UInt64 {
+        var due = min(swim.nextDeadline(now: now), repl.nextDeadline(now: now), seedRetryAt)
+        if let f = fenceUntil { due = min(due, f) }
+        return due
+    }
+
+    /// Entries were stored for the first time (written here when `from` is nil): where to push
+    /// them, packed into datagrams of at most ``WireLimits/maxDatagramPayload`` (an entry too
+    /// large for one goes by a sync session).
+    public mutating func stored(_ entries: [(key: EntryKey, encoded: [UInt8])], from: Bytes32?, now: UInt64) -> [Effect] {
+        guard !entries.isEmpty else { return [] }
+        var byKey: [EntryKey: [UInt8]] = [:]
+        for e in entries { byKey[e.key] = e.encoded }
+        return interpret(repl.stored(entries.map(\.key), from: from, now: now), entries: byKey, now: now)
+    }
+
+    /// An entry from `peer` arrived before its predecessor: fetch the gap now.
+    public mutating func gap(from peer: Bytes32, now: UInt64) -> [Effect] { interpret(repl.gap(from: peer, now: now), now: now) }
+
+    /// Members from this node's own database or an authenticated session's `hello`.
+    public mutating func learn(_ updates: [MemberUpdate], now: UInt64) -> [Effect] { interpret(swim.learn(updates, now: now)) }
+
+    /// Member records from a session's greeting.
+    public mutating func receive(records: [MemberUpdate], now: UInt64) -> [Effect] { interpret(swim.receive(records: records, now: now)) }
+
+    /// Leaving gracefully.
+    public mutating func leave(now: UInt64) -> [Effect] { interpret(swim.leave(now: now)) }
+
+    /// This node's gossip address changed.
+    public mutating func setAddress(_ address: String) { swim.setAddress(address) }
+
+    /// A session with `peer` started (dialled here or there).
+    public mutating func syncStarted(_ peer: Bytes32, now: UInt64) { repl.syncStarted(peer, now: now) }
+
+    /// A session with `peer` ended (or a dial the core asked for did not happen). A completed
+    /// session lifts the start-up fence.
+    public mutating func syncFinished(_ peer: Bytes32, completed: Bool = false, now: UInt64) -> [Effect] {
+        var out = interpret(repl.syncFinished(peer, now: now), now: now)
+        if completed, fenceUntil != nil {
+            fenceUntil = nil
+            out.append(.liftFence)
+        }
+        return out
+    }
+
+    // MARK: The interpreter
+
+    private mutating func interpret(_ effects: [MembershipEffect]) -> [Effect] {
+        var out: [Effect] = []
+        for e in effects {
+            switch e {
+            case .send(let address, _, var messages):
+                messages.append(.digest(gossipDigest, entries: entryCount))
+                out.append(.datagram(to: address, messages))
+            case .changed(let u):
+                if u.state == .alive { repl.peerUp(u.member) } else { repl.peerDown(u.member) }
+                out.append(.memberChanged(u))
+            case .forget(let id):
+                repl.peerDown(id)
+                out.append(.memberForgotten(id))
+            }
+        }
+        return out
+    }
+
+    private mutating func interpret(_ effects: [ReplicationEffect], entries: [EntryKey: [UInt8]] = [:], now: UInt64) -> [Effect] {
+        var out: [Effect] = []
+        for e in effects {
+            switch e {
+            case .push(let keys, let peers):
+                let encoded = keys.compactMap { entries[$0] }
+                for p in peers { out += push(encoded, to: p) }
+            case .sync(let peer):
+                if let m = swim.members[peer] {
+                    out.append(.dial(peer: peer, address: m.address))
+                } else {
+                    out += interpret(repl.syncFinished(peer, now: now), now: now)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Pushes entries to one peer in as few datagrams as they fit; an entry too large for a
+    /// datagram asks for a session. Pushes carry no digest (it rides on every probe and ack).
+    private func push(_ encoded: [[UInt8]], to peer: Bytes32) -> [Effect] {
+        guard let m = swim.members[peer] else { return [] }
+        let budget = WireLimits.maxDatagramPayload - 60
+        var out: [Effect] = []
+        var batch: [[UInt8]] = []
+        var size = 4
+        var needsSession = false
+        for e in encoded {
+            let s = e.count + 3
+            if s > budget { needsSession = true; continue }
+            if size + s > budget, !batch.isEmpty {
+                out.append(.datagram(to: m.address, [.push(batch)]))
+                batch = []; size = 4
+            }
+            batch.append(e); size += s
+        }
+        if !batch.isEmpty { out.append(.datagram(to: m.address, [.push(batch)])) }
+        if needsSession { out.append(.dial(peer: peer, address: m.address)) }
+        return out
+    }
+}
