@@ -241,6 +241,11 @@ public struct SyncSession: Sendable {
         guard theirDone else { throw .closedEarly }
     }
 
+    /// The seq the peer announced for `author` (nil before its vector, or when it holds none).
+    public func theirHead(of author: Bytes32) -> UInt64? {
+        theirVector?.heads.first { $0.author == author }?.seq
+    }
+
     /// True once this side sent its final frame.
     public var isFinished: Bool { sending == .finished }
 }

@@ -116,7 +116,7 @@ extension Node {
         defer { dialing.remove(address.description) }
         log.debug("sync: dialling", metadata: ["address": "\(address)", "expected": "\(expected.map { String($0.hex.prefix(12)) } ?? "any")"])
         var peer = expected
-        var completed = false
+        var completed = false, confirmed = false
         do {
             var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.seconds(3))
             // Dial from the gossip address, so peers and firewalls see one address per node.
@@ -130,7 +130,7 @@ extension Node {
                     }
                 }
             let watchdog = Self.handshakeWatchdog(connection.channel)
-            try await connection.executeThenClose { inbound, outbound in
+            confirmed = try await connection.executeThenClose { inbound, outbound in
                 var reader = InboundBytes(iterator: inbound.makeAsyncIterator())
                 var hs = HandshakeInitiator(networkKey: networkKey, identity: identity, expectedPeer: expected)
                 let keys: SessionKeys
@@ -143,10 +143,10 @@ extension Node {
                 watchdog.cancel()
                 peer = keys.peer
                 core.syncStarted(keys.peer, now: now())  // seed and start-up dials count too
-                try await runSession(keys: keys, reader: &reader, outbound: outbound, channel: connection.channel)
+                return try await runSession(keys: keys, reader: &reader, outbound: outbound, channel: connection.channel)
             }
             metrics.syncsCompleted += 1
-            completed = true
+            completed = confirmed
         } catch {
             metrics.syncsFailed += 1
             if let e = error as? SessionError { metrics.sessionsRejected[e.label, default: 0] += 1 }
@@ -173,9 +173,9 @@ extension Node {
         log.debug("sync: accepted a connection", metadata: ["from": "\(source)"])
         let watchdog = Self.handshakeWatchdog(connection.channel)
         var peer: Bytes32?
-        var completed = false
+        var completed = false, confirmed = false
         do {
-            try await connection.executeThenClose { inbound, outbound in
+            confirmed = try await connection.executeThenClose { inbound, outbound in
                 var reader = InboundBytes(iterator: inbound.makeAsyncIterator())
                 var hs = HandshakeResponder(networkKey: networkKey, identity: identity)
                 let keys: SessionKeys
@@ -194,9 +194,9 @@ extension Node {
                 if let refusal = registry.admits(now: now()) { throw SessionError(refusal) }
                 peer = keys.peer
                 core.syncStarted(keys.peer, now: now())
-                try await runSession(keys: keys, reader: &reader, outbound: outbound, channel: connection.channel)
+                return try await runSession(keys: keys, reader: &reader, outbound: outbound, channel: connection.channel)
             }
-            completed = true
+            completed = confirmed
         } catch {
             handshakeOver()
             watchdog.cancel()

@@ -22,8 +22,10 @@ struct SessionTiming {
 /// answers, verification and commits. Every protocol decision is the machine's; the shared
 /// bookkeeping is the node's ``SessionRegistry``.
 extension Node {
-    /// Runs one session over an authenticated connection until both sides are done.
-    func runSession(keys: SessionKeys, reader: inout InboundBytes, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel) async throws {
+    /// Runs one session over an authenticated connection until both sides are done. Returns
+    /// whether the peer confirmed this node's own feed (it holds nothing of this node's author
+    /// beyond what this node now holds): only such a session lifts the start-up write fence.
+    func runSession(keys: SessionKeys, reader: inout InboundBytes, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel) async throws -> Bool {
         let peer = keys.peer
         let id: UInt64
         switch registry.open(peer: peer, now: now()) {
@@ -121,12 +123,15 @@ extension Node {
         sent = try await sender.value
         metrics.tcpBytesOut += sent
         let received = syncSessions[id]?.storedTotal ?? 0
+        let theirs = syncSessions[id]?.theirHead(of: identity.publicKey) ?? 0
+        let confirmed = theirs <= (await store.head(of: identity.publicKey)?.seq ?? 0)
         if received >= 1_000 || now() - started >= 5_000 {
             log.info("caught up", metadata: ["from": "\(peer.hex.prefix(12))", "entries": "\(received)",
                                              "seconds": "\(Double(now() - started) / 1000)",
                                              "committing_seconds": "\(Double(timing.commitNanos / 1_000_000) / 1000)",
                                              "waiting_for_verification_seconds": "\(Double(timing.verifyWaitNanos / 1_000_000) / 1000)"])
         }
+        return confirmed
     }
 
     /// The sending half: does what the session's machine says next, until its final frame.
@@ -182,7 +187,9 @@ extension Node {
         await awaitPendingVectors(timeoutMillis: 500)
         registry.announced(id)  // before the next suspension: later sessions wait for this one
         let mine = await store.versionVector()
-        let promised = registry.promises(now: now())
+        // This node's own feed is never announced on a promise: it must be learned for real
+        // before the start-up fence lifts (see ``runSession``).
+        let promised = registry.promises(now: now()).filter { $0.author != identity.publicKey }
         syncSessions[id]?.vectorAnnounced(SyncPlan.messages(mine, promised: promised))
     }
 

@@ -1,0 +1,163 @@
+import Foundation
+import Testing
+import Wire
+@testable import GossipCore
+
+/// The replication core's rules one at a time, and NodeCore's interpretation of them (pushes
+/// packed into datagrams, dials, the fence, seeds), in the style of the SWIM rule tests.
+@Suite("Replication rules")
+struct ReplicationRuleTests {
+    static func id(_ n: UInt64) -> Bytes32 { Bytes32(w0: n, w1: 0, w2: 0, w3: 0) }
+    let me = id(5)
+    let t0: UInt64 = 1_000_000
+
+    func core(peers: [UInt64], configuration: ReplicationConfiguration = .init()) -> ReplicationCore {
+        var r = ReplicationCore(me: me, digest: .zero, configuration: configuration, seed: 1)
+        for p in peers { r.peerUp(Self.id(p)) }
+        return r
+    }
+    func digest(_ n: UInt64) -> Bytes32 { Bytes32(w0: n, w1: 0, w2: 0, w3: 0) }
+    func key(_ author: UInt64, _ seq: UInt64) -> EntryKey { EntryKey(author: Self.id(author), seq: seq) }
+
+    @Test func aWriterPushesToEveryPeerInASmallCluster() {
+        var r = core(peers: [1, 2, 3, 4, 6, 7])
+        let e = r.stored([key(5, 1)], from: nil, now: t0)
+        guard case .push(_, let to)? = e.first else { Issue.record("no push"); return }
+        #expect(Set(to) == Set([1, 2, 3, 4, 6, 7].map(Self.id)))
+    }
+
+    @Test func aFirstHandReceiverRelaysToAFewAndNeverBackToTheSender() {
+        var r = core(peers: [1, 2, 3, 4, 6, 7, 8, 9])
+        for _ in 0..<50 {
+            let e = r.stored([key(1, 1)], from: Self.id(1), now: t0)
+            guard case .push(_, let to)? = e.first else { Issue.record("no push"); return }
+            #expect(to.count == r.configuration.fanoutExtra)
+            #expect(!to.contains(Self.id(1)))
+        }
+    }
+
+    @Test func aboveThePushToAllSizeFanoutGrowsWithLnN() {
+        var config = ReplicationConfiguration()
+        config.pushToAllBelow = 4
+        var r = core(peers: Array(1...99).filter { $0 != 5 }, configuration: config)
+        let e = r.stored([key(5, 1)], from: nil, now: t0)
+        guard case .push(_, let to)? = e.first else { Issue.record("no push"); return }
+        #expect(to.count == Int(log(Double(99)).rounded(.up)) + config.fanoutExtra)
+    }
+
+    @Test func aDigestMismatchSyncsAfterTheGraceAndOnlyFromTheSmallerID() {
+        var r = core(peers: [9])
+        r.setDigest(digest(1), entries: 10)
+        #expect(r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0).isEmpty)  // grace
+        #expect(r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + r.configuration.mismatchGraceMillis) == [.sync(Self.id(9))])
+        // The larger id waits for the smaller to start.
+        var big = ReplicationCore(me: Self.id(50), digest: digest(1), configuration: .init(), seed: 1)
+        big.peerUp(Self.id(9))
+        big.syncStarted(Self.id(9), now: t0)
+        _ = big.syncFinished(Self.id(9), now: t0)
+        _ = big.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0)
+        #expect(big.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + 600).isEmpty)
+    }
+
+    @Test func aPeerFarAheadIsSyncedAtOnce() {
+        var r = core(peers: [9])
+        r.setDigest(digest(1), entries: 10)
+        #expect(r.digestReceived(digest(2), entries: 10 + r.configuration.farBehindEntries, from: Self.id(9), now: t0) == [.sync(Self.id(9))])
+    }
+
+    @Test func agreeingDigestsEndTheMismatch() {
+        var r = core(peers: [9])
+        r.setDigest(digest(1), entries: 10)
+        _ = r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0)
+        _ = r.digestReceived(digest(1), entries: 10, from: Self.id(9), now: t0 + 100)
+        #expect(r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + 700).isEmpty)  // grace starts over
+    }
+
+    @Test func aSyncCooldownHoldsUnlessAGapForcesIt() {
+        var r = core(peers: [9])
+        r.setDigest(digest(1), entries: 10)
+        r.syncStarted(Self.id(9), now: t0)
+        _ = r.syncFinished(Self.id(9), now: t0)
+        _ = r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0)
+        #expect(r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + r.configuration.mismatchGraceMillis).isEmpty)  // cooldown
+        #expect(r.gap(from: Self.id(9), now: t0 + 10) == [.sync(Self.id(9))])  // a gap does not wait
+        #expect(r.gap(from: Self.id(9), now: t0 + 20).isEmpty)  // one session at a time
+    }
+
+    @Test func sessionsBeyondTheLimitWaitTheirTurn() {
+        var r = core(peers: [1, 2, 3])
+        #expect(r.gap(from: Self.id(1), now: t0) == [.sync(Self.id(1))])
+        #expect(r.gap(from: Self.id(2), now: t0) == [.sync(Self.id(2))])
+        #expect(r.gap(from: Self.id(3), now: t0).isEmpty)  // maxConcurrentSyncs = 2
+        #expect(r.syncFinished(Self.id(1), now: t0 + 5) == [.sync(Self.id(3))])
+    }
+
+    @Test func theperiodicSyncIsSkippedWhileAPeerAgrees() {
+        var r = core(peers: [9])
+        r.setDigest(digest(1), entries: 1)
+        _ = r.tick(now: t0)
+        _ = r.digestReceived(digest(1), entries: 1, from: Self.id(9), now: t0 + r.configuration.syncIntervalMillis - 10)
+        #expect(r.tick(now: t0 + r.configuration.syncIntervalMillis).isEmpty)
+        // Nobody agreed lately: a random peer is synced.
+        #expect(r.tick(now: t0 + 3 * r.configuration.syncIntervalMillis) == [.sync(Self.id(9))])
+    }
+
+    // MARK: NodeCore
+
+    static func key(_ n: UInt8) -> SigningKeyPair { try! SigningKeyPair(seed: [UInt8](repeating: n, count: 32)) }
+
+    func nodeCore(seeds: [String] = []) -> (NodeCore, peer: SigningKeyPair) {
+        let mine = Self.key(1), peer = Self.key(2)
+        var c = NodeCore(swim: SWIM(identity: mine, address: "10.0.0.1:7420", incarnation: 100, seed: 1),
+                         replication: ReplicationCore(me: mine.publicKey, digest: .zero, seed: 2), seeds: seeds)
+        _ = c.learn([MemberUpdate(member: peer.publicKey, address: "10.0.0.2:7420", incarnation: 1, state: .alive)], now: t0)
+        return (c, peer)
+    }
+
+    @Test func pushesArePackedIntoDatagramsAndTooLargeOnesGoBySession() {
+        var (c, peer) = nodeCore()
+        let small = (1...10).map { (key: EntryKey(author: Self.id(1), seq: UInt64($0)), encoded: [UInt8](repeating: 7, count: 300)) }
+        let effects = c.stored(small, from: nil, now: t0)
+        let datagrams = effects.compactMap { e -> [[UInt8]]? in if case .datagram(_, let ms) = e, case .push(let es)? = ms.first { es } else { nil } }
+        #expect(datagrams.count == 3)  // 4 + 4 + 2 entries of 303 bytes within the budget
+        #expect(datagrams.allSatisfy { p in (try? Packet(sender: Self.id(1), sentAtMillis: t0, messages: [.push(p)]).seal(packetKey: [UInt8](repeating: 0, count: 32))) != nil })
+        let big = [(key: EntryKey(author: Self.id(1), seq: 11), encoded: [UInt8](repeating: 7, count: 5_000))]
+        #expect(c.stored(big, from: nil, now: t0).contains(.dial(peer: peer.publicKey, address: "10.0.0.2:7420")))
+    }
+
+    @Test func pushesFromStrangersAreNotTaken() {
+        var (c, peer) = nodeCore()
+        let stranger = Self.key(9)
+        let (_, fromStranger) = c.datagram(Packet(sender: stranger.publicKey, sentAtMillis: t0, messages: [.push([[1, 2, 3]])]), from: "10.0.0.9:7420", now: t0)
+        #expect(fromStranger.isEmpty)
+        let (_, fromPeer) = c.datagram(Packet(sender: peer.publicKey, sentAtMillis: t0, messages: [.push([[1, 2, 3]])]), from: "10.0.0.2:7420", now: t0)
+        #expect(fromPeer == [[1, 2, 3]])
+    }
+
+    @Test func theFenceLiftsAtItsDeadlineOrAfterACompletedSync() {
+        var (c, peer) = nodeCore()
+        c.fence(until: t0 + 10_000)
+        #expect(!c.tick(now: t0 + 100).contains(.liftFence))
+        #expect(c.tick(now: t0 + 10_000).contains(.liftFence))
+        c.fence(until: t0 + 50_000)
+        #expect(!c.syncFinished(peer.publicKey, completed: false, now: t0 + 20_000).contains(.liftFence))
+        #expect(c.syncFinished(peer.publicKey, completed: true, now: t0 + 20_000).contains(.liftFence))
+    }
+
+    @Test func seedsAreRetriedWhileTheyAreNotAliveMembers() {
+        var (c, _) = nodeCore(seeds: ["10.0.0.2:7420", "10.0.0.3:7420"])
+        let first = c.tick(now: t0)
+        #expect(first.contains(.dialSeed("10.0.0.3:7420")))
+        #expect(!first.contains(.dialSeed("10.0.0.2:7420")))  // an alive member already
+        #expect(!c.tick(now: t0 + 100).contains(.dialSeed("10.0.0.3:7420")))
+        #expect(c.tick(now: t0 + c.reconnectIntervalMillis).contains(.dialSeed("10.0.0.3:7420")))
+    }
+
+    @Test func probesCarryTheLogDigestWithTheMembershipFoldedIn() {
+        var (c, _) = nodeCore()
+        c.setLog(digest: digest(77), entries: 3)
+        let sends = c.tick(now: t0).compactMap { e -> [Message]? in if case .datagram(_, let ms) = e { ms } else { nil } }
+        #expect(sends.contains { $0.contains(.digest(c.gossipDigest, entries: 3)) })
+        #expect(c.gossipDigest != digest(77))
+    }
+}
