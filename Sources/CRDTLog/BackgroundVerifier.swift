@@ -37,7 +37,7 @@ public final class BackgroundVerifier: Sendable {
             for part in 0..<parts {
                 let slice = Array(encoded[encoded.count * part / parts..<encoded.count * (part + 1) / parts])
                 submit {
-                    if let all = gather.finish(part, slice.map(LogStore.decodeAndVerify(one:))) { done.resume(returning: all) }
+                    if let all = gather.finish(part, slice.map(EntryVerifier.check(one:))) { done.resume(returning: all) }
                 }
             }
         }

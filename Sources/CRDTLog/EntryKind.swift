@@ -10,8 +10,6 @@ public enum EntryKind {
     /// A benchmark observation: payload ``BenchmarkPayload``.
     public static let benchmark = "benchmark"
 
-    public static let known: Set<String> = [memory, memoryRetraction, breaker, benchmark]
-
     /// Kinds are 1...32 bytes of `[a-z0-9._-]`.
     public static func isWellFormed(_ kind: String) -> Bool {
         let u = kind.utf8

@@ -46,11 +46,8 @@ extension LogStore {
                 try s.bind([.blob(author.bytes), .int(Int64(expectedSeq)), .int(Int64(batchSize))])
                 while try s.step() { rows.append((UInt64(s.int(0)), s.blob(1), s.blob(2), s.blob(3))) }
                 if rows.isEmpty { break }
-                let decoded = Self.parallelMap(rows.map { [$0.header, $0.payload] }) { parts -> Result<Entry, EntryRejection> in
-                    do throws(EntryRejection) {
-                        let e = try Entry(signedHeader: parts[0], payload: parts[1])
-                        return e.verifySignature() ? .success(e) : .failure(.badSignature)
-                    } catch { return .failure(error) }
+                let decoded = EntryVerifier.parallelMap(rows.map { (header: $0.header, payload: $0.payload) }) {
+                    EntryVerifier.check(header: $0.header, payload: $0.payload)
                 }
                 for (row, result) in zip(rows, decoded) {
                     report.entriesChecked += 1

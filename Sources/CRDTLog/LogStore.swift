@@ -1,5 +1,10 @@
 import Dispatch
 import Wire
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What the store takes from the node's configuration.
 public struct StoreConfiguration: Sendable {
@@ -215,46 +220,18 @@ public actor LogStore {
 
     // MARK: - Ingest
 
-    /// Decodes and verifies encoded entries on all cores, then stores the valid ones in one
-    /// transaction. Malformed or forged ones are refused and reported; none is stored.
+    /// Decodes and verifies encoded entries on all cores (``EntryVerifier``), then stores the
+    /// valid ones in one transaction. Malformed or forged ones are refused and reported; none is stored.
     public nonisolated func ingest(encoded: [[UInt8]], now: UInt64) async throws(StoreError) -> IngestReport {
-        let checked = Self.decodeAndVerify(encoded)
-        return try await ingest(checked: checked, now: now)
+        try await ingest(checked: EntryVerifier.check(encoded), now: now)
     }
 
     /// Verifies already-decoded entries' signatures on all cores, then stores the valid ones.
     public nonisolated func ingest(_ entries: [Entry], now: UInt64) async throws(StoreError) -> IngestReport {
-        let checked = Self.parallelMap(entries) { e -> Result<Entry, EntryRejection> in
-            e.verifySignature() ? .success(e) : .failure(.badSignature)
-        }
-        return try await ingest(checked: checked, now: now)
+        try await ingest(checked: EntryVerifier.check(entries), now: now)
     }
 
-    /// Decoding, payload hashing and signature checks for a batch, spread over all cores.
-    public static func decodeAndVerify(_ encoded: [[UInt8]]) -> [Result<Entry, EntryRejection>] {
-        parallelMap(encoded, decodeAndVerify(one:))
-    }
-
-    /// Decoding, payload hashing and the signature check of one encoded entry.
-    @Sendable static func decodeAndVerify(one bytes: [UInt8]) -> Result<Entry, EntryRejection> {
-        do throws(EntryRejection) {
-            let e = try Entry(encoded: bytes)
-            return e.verifySignature() ? .success(e) : .failure(.badSignature)
-        } catch { return .failure(error) }
-    }
-
-    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
-        if items.count < 16 { return items.map(transform) }
-        let chunks = min(items.count / 8, ProcessInfoCores.count * 4)
-        let out = ResultBuffer<R>(count: items.count)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = items.count * c / chunks, hi = items.count * (c + 1) / chunks
-            for i in lo..<hi { out.set(i, transform(items[i])) }
-        }
-        return out.values()
-    }
-
-    /// Stores entries already checked by ``decodeAndVerify(_:)`` in one transaction. Callers that
+    /// Stores entries already checked by ``EntryVerifier`` in one transaction. Callers that
     /// receive a stream of batches verify the next batch while this one commits.
     public func ingest(checked: [Result<Entry, EntryRejection>], now: UInt64) throws(StoreError) -> IngestReport {
         var report = IngestReport()
@@ -400,33 +377,4 @@ public actor LogStore {
             return out
         } catch { throw .storage(error) }
     }
-}
-
-/// The number of cores to spread verification over.
-enum ProcessInfoCores {
-    static let count: Int = max(1, sysconfCores())
-}
-
-#if canImport(Glibc)
-import Glibc
-private func sysconfCores() -> Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
-#elseif canImport(Darwin)
-import Darwin
-private func sysconfCores() -> Int { Int(sysconf(_SC_NPROCESSORS_ONLN)) }
-#endif
-
-/// A fixed-size buffer that `concurrentPerform` workers fill, each index written by exactly one
-/// worker and read only after all of them finished. That discipline is why the unchecked
-/// Sendable is safe here.
-final class ResultBuffer<R>: @unchecked Sendable {
-    private let storage: UnsafeMutablePointer<R?>
-    private let count: Int
-    init(count: Int) {
-        self.count = count
-        storage = .allocate(capacity: count)
-        storage.initialize(repeating: nil, count: count)
-    }
-    deinit { storage.deinitialize(count: count); storage.deallocate() }
-    func set(_ i: Int, _ v: R) { storage[i] = v }
-    func values() -> [R] { (0..<count).map { storage[$0]! } }
 }

@@ -1,4 +1,9 @@
 import Wire
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A recall request against the memories view.
 public struct MemoryQuery: Sendable {
@@ -280,9 +285,3 @@ extension LogStore {
         (entryCount(), heads.count, quarantined.count)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

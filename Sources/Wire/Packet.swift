@@ -22,15 +22,6 @@ public struct Packet: Sendable, Hashable {
         KeyedHash.mac(key: networkKey, Array("gossip-node/udp/v1".utf8))
     }
 
-    /// The encoded size of one message inside a packet.
-    public static func size(of m: Message) -> Int {
-        var w = ByteWriter()
-        m.encodeBody(into: &w)
-        var len = ByteWriter()
-        len.varint(UInt64(w.bytes.count))
-        return 1 + len.bytes.count + w.bytes.count
-    }
-
     /// The plaintext (before sealing).
     public var plaintext: [UInt8] {
         var w = ByteWriter(capacity: 256)

@@ -86,8 +86,8 @@ struct IngestBenchmark {
         let encoded = corpus.map(\.encoded)
         let signed = corpus
 
-        let decodeOnly = try measure("decode + hash + verify only (LogStore.decodeAndVerify, all cores)") {
-            LogStore.decodeAndVerify(encoded).count
+        let decodeOnly = try measure("decode + hash + verify only (EntryVerifier.check, all cores)") {
+            EntryVerifier.check(encoded).count
         }
         _ = decodeOnly
         // Limit 1: raw libsodium verify on all cores.
@@ -118,13 +118,13 @@ struct IngestBenchmark {
             // As a sync session does: verify batch k+1 on all cores while batch k commits.
             let batches = stride(from: 0, to: encoded.count, by: batchSize).map { Array(encoded[$0..<min($0 + batchSize, encoded.count)]) }
             var stored = 0
-            var next = Task.detached { LogStore.decodeAndVerify(batches[0]) }
+            var next = Task.detached { EntryVerifier.check(batches[0]) }
             var waitingForVerify: UInt64 = 0, committing: UInt64 = 0
             for k in batches.indices {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let checked = await next.value
                 let t1 = DispatchTime.now().uptimeNanoseconds
-                if k + 1 < batches.count { let b = batches[k + 1]; next = Task.detached { LogStore.decodeAndVerify(b) } }
+                if k + 1 < batches.count { let b = batches[k + 1]; next = Task.detached { EntryVerifier.check(b) } }
                 stored += try await store.ingest(checked: checked, now: now).stored.count
                 waitingForVerify += t1 - t0
                 committing += DispatchTime.now().uptimeNanoseconds - t1

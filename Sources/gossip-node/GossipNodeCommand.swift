@@ -1,6 +1,6 @@
-import GossipCore
 import ArgumentParser
 import CRDTLog
+import GossipCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -250,11 +250,11 @@ struct Breaker: ParsableCommand {
         @Option(help: "Why.") var reason: String?
         func validate() throws {
             _ = try Breaker.split(target)
-            guard let ms = Duration.parseMillis(duration), ms > 0 else { throw ValidationError("--for takes a duration like 90s, 15m, 2h, 1d") }
+            guard let ms = DurationText.parseMillis(duration), ms > 0 else { throw ValidationError("--for takes a duration like 90s, 15m, 2h, 1d") }
         }
         func run() throws {
             let (p, m) = try Breaker.split(target)
-            let until = Int64(wallClockMillis()) + Int64(Duration.parseMillis(duration) ?? 0)
+            let until = Int64(wallClockMillis()) + Int64(DurationText.parseMillis(duration) ?? 0)
             var body: [String: JSONValue] = ["provider": .string(p), "model": .string(m), "state": .string("open"), "resets_at": .string(RFC3339.format(millis: until))]
             if let reason { body["reason"] = .string(reason) }
             let j = try check(try client.client().post("/v1/breakers", json: .object(body)), "breaker open")

@@ -1,6 +1,6 @@
-import GossipCore
 import ArgumentParser
 import CRDTLog
+import GossipCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -14,7 +14,7 @@ struct BackgroundVerifierTests {
         }
         let pool = BackgroundVerifier(threads: 3)
         let background = await pool.decodeAndVerify(encoded)
-        let inline = LogStore.decodeAndVerify(encoded)
+        let inline = EntryVerifier.check(encoded)
         #expect(background.count == count)
         #expect(background.map(describe) == inline.map(describe))
         if count > 2 {

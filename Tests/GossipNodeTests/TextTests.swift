@@ -1,5 +1,5 @@
-import GossipNode
 import GossipCore
+import GossipNode
 import Testing
 
 /// The standard-library replacements for the few Foundation string functions the node used.

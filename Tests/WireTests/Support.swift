@@ -47,3 +47,19 @@ enum WireFixtures {
         }
     }
 }
+
+/// Both halves of a session's framing, for code that sends and receives from one place.
+final class SessionCipher {
+    private let sealer: FrameSealer
+    private let opener: FrameOpener
+
+    init(keys: SessionKeys) {
+        sealer = FrameSealer(sendKey: keys.sendKey)
+        opener = FrameOpener(receiveKey: keys.receiveKey)
+    }
+
+    func seal(_ plaintext: [UInt8], final: Bool = false) throws(FrameError) -> [UInt8] { try sealer.seal(plaintext, final: final) }
+    func receive(_ bytes: [UInt8]) throws(FrameError) -> [[UInt8]] { try opener.receive(bytes) }
+    var peerFinished: Bool { opener.peerFinished }
+    var pendingBytes: Int { opener.pendingBytes }
+}

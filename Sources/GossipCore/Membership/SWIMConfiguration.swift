@@ -1,4 +1,10 @@
 import Wire
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Timing and sizing of the membership protocol. Defaults follow memberlist's LAN profile.
 public struct SWIMConfiguration: Sendable {
     /// How often this node probes one member.
@@ -53,9 +59,3 @@ public struct SWIMConfiguration: Sendable {
         retransmitMultiplier * Int(log10(Double(n + 2)).rounded(.up))
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,4 +1,9 @@
 import Wire
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Timing and fanout of replication.
 public struct ReplicationConfiguration: Sendable {
@@ -183,9 +188,3 @@ public struct ReplicationCore: Sendable {
         return effects
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

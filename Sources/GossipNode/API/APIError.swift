@@ -1,7 +1,8 @@
-import GossipCore
 import CRDTLog
+import GossipCore
 import Hummingbird
 import NIOCore
+import Wire
 
 /// An API error: an HTTP status and `{"error": {"code": "<snake_case>", "message": "..."}}`.
 public struct APIError: HTTPResponseError, Sendable {
@@ -56,5 +57,3 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 }
-
-import Wire

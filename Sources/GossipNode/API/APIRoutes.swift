@@ -1,5 +1,5 @@
-import GossipCore
 import CRDTLog
+import GossipCore
 import Hummingbird
 import ServiceLifecycle
 import Wire

@@ -1,5 +1,5 @@
-import GossipCore
 import CRDTLog
+import GossipCore
 /// `/metrics` in the Prometheus text exposition format.
 enum PrometheusText {
     static func render(node: Node) async -> String {

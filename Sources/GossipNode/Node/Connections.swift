@@ -1,6 +1,6 @@
-import GossipCore
 import CRDTLog
 import Dispatch
+import GossipCore
 import Logging
 import NIOCore
 import NIOPosix

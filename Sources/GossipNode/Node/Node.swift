@@ -1,10 +1,15 @@
-import GossipCore
 import CRDTLog
 import Dispatch
+import GossipCore
 import Logging
 import NIOCore
 import NIOPosix
 import Wire
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Why a local write through the node failed.
 public enum NodeWriteError: Error, Sendable, CustomStringConvertible {
@@ -437,7 +442,7 @@ public actor Node {
 
     /// Decodes and verifies on all cores, off the node's actor.
     nonisolated static func verify(_ encoded: [[UInt8]]) async -> [Result<Entry, EntryRejection>] {
-        await Task.detached { LogStore.decodeAndVerify(encoded) }.value
+        await EntryVerifier.checked(encoded)
     }
 
     /// Admits, then stores verified entries in one transaction, then pushes, repairs gaps, tells subscribers.
@@ -509,11 +514,5 @@ final class CloseOnIdle: ChannelInboundHandler, Sendable {
         if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 

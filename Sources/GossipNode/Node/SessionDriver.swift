@@ -220,7 +220,7 @@ extension Node {
     /// Verification of a session's batch, on the background verifier's threads (all cores, at a
     /// lower priority than the commit; see ``BackgroundVerifier``).
     nonisolated static func verifyForSession(_ encoded: [[UInt8]]) async -> [Result<Entry, EntryRejection>] {
-        await BackgroundVerifier.shared.decodeAndVerify(encoded)
+        await EntryVerifier.inBackground(encoded)
     }
 
     /// After a session: did its peer deliver the heads it announced? One that did not (a hostile

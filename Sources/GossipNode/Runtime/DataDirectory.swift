@@ -1,5 +1,5 @@
-import GossipCore
 import CRDTLog
+import GossipCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -1,5 +1,5 @@
-import GossipCore
 import CRDTLog
+import GossipCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -125,7 +125,7 @@ public struct Settings: Sendable {
 
     public func duration(_ name: String) throws -> UInt64 {
         let v = value(name) ?? "0"
-        guard let ms = Duration.parseMillis(v) else { throw UserError("--\(name) \(v): expected a duration like 90s, 15m, 2h, 1d") }
+        guard let ms = DurationText.parseMillis(v) else { throw UserError("--\(name) \(v): expected a duration like 90s, 15m, 2h, 1d") }
         return ms
     }
 
@@ -137,7 +137,7 @@ public struct Settings: Sendable {
 }
 
 /// Durations on the command line: `500ms`, `90s`, `15m`, `2h`, `1d`, or a bare number of seconds.
-public enum Duration {
+public enum DurationText {
     public static func parseMillis(_ s: String) -> UInt64? {
         let t = s.trimming(" \t").lowercased()
         let units: [(String, UInt64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
@@ -145,6 +145,8 @@ public enum Duration {
             guard let n = UInt64(t.dropLast(suffix.count)) else { continue }
             return n.multipliedReportingOverflow(by: scale).overflow ? nil : n * scale
         }
-        return UInt64(t).map { $0 * 1000 }
+        guard let seconds = UInt64(t) else { return nil }
+        let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        return overflow ? nil : ms
     }
 }

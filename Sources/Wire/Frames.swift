@@ -96,19 +96,3 @@ public final class FrameOpener {
     /// Bytes received but not yet a whole frame.
     public var pendingBytes: Int { buffer.count - consumed }
 }
-
-/// Both halves of a session's framing, for code that sends and receives from one place.
-public final class SessionCipher {
-    private let sealer: FrameSealer
-    private let opener: FrameOpener
-
-    public init(keys: SessionKeys) {
-        sealer = FrameSealer(sendKey: keys.sendKey)
-        opener = FrameOpener(receiveKey: keys.receiveKey)
-    }
-
-    public func seal(_ plaintext: [UInt8], final: Bool = false) throws(FrameError) -> [UInt8] { try sealer.seal(plaintext, final: final) }
-    public func receive(_ bytes: [UInt8]) throws(FrameError) -> [[UInt8]] { try opener.receive(bytes) }
-    public var peerFinished: Bool { opener.peerFinished }
-    public var pendingBytes: Int { opener.pendingBytes }
-}
