@@ -1,0 +1,79 @@
+import CRDTLog
+import GossipCore
+import Hummingbird
+import ServiceLifecycle
+import Wire
+
+/// The route handlers: parse and check the input, ask the node, shape the answer.
+struct APIHandlers: Sendable {
+    let node: Node
+    let bodyLimit: Int
+    var store: LogStore { node.store }
+
+    // MARK: Input
+
+    func body(_ request: Request) async throws -> [String: JSONValue] {
+        var r = request
+        let buffer = try await r.body.collect(upTo: bodyLimit)
+        let bytes = Array(buffer.readableBytesView)
+        guard !bytes.isEmpty else { throw APIError.badRequest("the request needs a JSON object body") }
+        let value: JSONValue
+        do { value = try JSON.parse(bytes) } catch { throw APIError(.badRequest, "malformed_json", error.description) }
+        guard case .object(let o) = value else { throw APIError.badRequest("the body must be a JSON object") }
+        return o
+    }
+
+    func string(_ o: [String: JSONValue], _ field: String, required: Bool = true, maxBytes: Int = 4096) throws -> String? {
+        guard let v = o[field], v != .null else {
+            if required { throw APIError.missing(field) }
+            return nil
+        }
+        guard case .string(let s) = v else { throw APIError.invalid(field, "must be a string") }
+        if required && s.isEmpty { throw APIError.invalid(field, "must not be empty") }
+        guard s.utf8.count <= maxBytes else { throw APIError.invalid(field, "is longer than \(maxBytes) bytes") }
+        return s
+    }
+
+    func query(_ r: Request, _ name: String) -> String? { r.uri.queryParameters.get(name) }
+
+    func trustedOnly(_ r: Request) throws -> Bool {
+        guard let t = query(r, "trusted") else { return false }
+        guard t == "only" else { throw APIError.invalid("trusted", "must be \"only\" when given") }
+        return true
+    }
+
+    func intQuery(_ r: Request, _ name: String, default d: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let s = query(r, name) else { return d }
+        guard let v = Int(s), range.contains(v) else { throw APIError.invalid(name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)") }
+        return v
+    }
+
+    func authorQuery(_ s: String?, field: String) throws -> AuthorID? {
+        guard let s else { return nil }
+        guard let a = Bytes32(hex: s) else { throw APIError.invalid(field, "must be 64 hex characters (an author id)") }
+        return a
+    }
+
+    var nowMillis: Int64 { Int64(wallClockMillis()) }
+    var host: String { node.configuration.hostName }
+
+    func write(kind: String, key: String, payload: [String: JSONValue]) async throws -> Entry {
+        let bytes = Array(JSON.serialize(.object(payload)).utf8)
+        guard bytes.count <= LogLimits.maxPayloadBytes else {
+            throw APIError(.contentTooLarge, "payload_too_large", "the entry is \(bytes.count) bytes, the limit is \(LogLimits.maxPayloadBytes)")
+        }
+        do {
+            return try await node.write(kind: kind, key: key, payload: bytes)
+        } catch {
+            switch error {
+            case .store(let e):
+                switch e {
+                case .writesFenced(let why): throw APIError(.serviceUnavailable, "writes_paused", why)
+                case .invalidEntry(let why): throw APIError.badRequest(why.description)
+                default:
+                    throw APIError(.serviceUnavailable, "storage_unavailable", "\(e.description); nothing was written, try again when the disk has room")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import CRDTLog
+import GossipCore
+import Hummingbird
+import ServiceLifecycle
+import Wire
+
+/// Status, peers, the raw log, metrics and health.
+extension APIHandlers {
+    func status() async -> Response {
+        let (entries, authors, quarantined) = await store.counts()
+        let c = await node.memberCounts()
+        return APIResponse.json(.object([
+            "author": .string(node.identity.publicKey.hex), "entries": .number(Double(entries)), "authors": .number(Double(authors)),
+            "digest": .string(await store.digest().hex),
+            "peers": .object(["alive": .number(Double(c.alive)), "suspect": .number(Double(c.suspect)), "dead": .number(Double(c.dead))]),
+            "quarantined": .number(Double(quarantined)), "held": .number(Double(await store.heldEntries().count)),
+            "address": .string(await node.advertisedAddress), "host": .string(host), "version": .string(GossipNodeVersion.current),
+        ]))
+    }
+
+    func peers() async -> Response {
+        let ms = await node.members()
+        return APIResponse.json(.object(["peers": .array(ms.map { m in
+            .object([
+                "author": .string(m.id.hex), "address": .string(m.address), "state": .string("\(m.state)"),
+                "last_seen": m.lastSeen > 0 ? APIResponse.time(Int64(m.lastSeen)) : .null, "incarnation": .number(Double(m.incarnation)),
+            ])
+        })]))
+    }
+
+    func log(_ r: Request) async throws -> Response {
+        let limit = try intQuery(r, "limit", default: 100, range: 1...1000)
+        let after = UInt64(try intQuery(r, "after_seq", default: 0, range: 0...Int.max))
+        var authors: [AuthorID]
+        if let a = try authorQuery(query(r, "author"), field: "author") { authors = [a] } else {
+            authors = await store.versionVector().heads.keys.sorted()
+        }
+        var out: [JSONValue] = []
+        for a in authors where out.count < limit {
+            guard let es = try? await store.entries(author: a, afterSeq: after, limit: limit - out.count) else {
+                throw APIError(.serviceUnavailable, "storage_unavailable", "cannot read the log")
+            }
+            out += es.map { APIResponse.entry($0, trusted: store.isTrusted($0.author)) }
+        }
+        return APIResponse.json(.object(["entries": .array(out)]))
+    }
+
+    func metrics() async -> Response {
+        let text = await PrometheusText.render(node: node)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    func health() async -> Response {
+        let ok = await node.isBound
+        return Response(status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
+                        body: .init(byteBuffer: ByteBuffer(string: ok ? "ok\n" : "starting\n")))
+    }
+}
