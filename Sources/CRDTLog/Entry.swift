@@ -24,19 +24,22 @@ public typealias EntryID = Bytes32
 /// [64]    Ed25519 signature over "gossip-node/entry/v1\0" || all bytes above
 /// ```
 public struct Entry: Sendable, Hashable {
-    public let author: AuthorID
-    public let seq: UInt64
-    public let prev: EntryID
-    public let hlc: HLCTimestamp
-    public let kind: String
-    public let key: String
-    public let payloadHash: Bytes32
-    /// Header and signature bytes, exactly as signed, stored and sent.
-    public let signedHeader: [UInt8]
-    /// The payload (JSON bytes for the known kinds).
+    /// The signed header (what fork proofs carry), decoded.
+    public let header: EntryHeader
+    /// The payload (JSON bytes for the known kinds); its length and hash are in the header.
     public let payload: [UInt8]
+
+    public var author: AuthorID { header.author }
+    public var seq: UInt64 { header.seq }
+    public var prev: EntryID { header.prev }
+    public var hlc: HLCTimestamp { header.hlc }
+    public var kind: String { header.kind }
+    public var key: String { header.key }
+    public var payloadHash: Bytes32 { header.payloadHash }
+    /// Header and signature bytes, exactly as signed, stored and sent.
+    public var signedHeader: [UInt8] { header.signedHeader }
     /// BLAKE2b-256 of `signedHeader`.
-    public let id: EntryID
+    public var id: EntryID { header.id }
 
     /// Length of the fixed part of a header without kind, key and signature.
     static let fixedHeaderBytes = 1 + 32 + 8 + 32 + 8 + 1 + 2 + 4 + 32
@@ -94,11 +97,10 @@ public struct Entry: Sendable, Hashable {
         }
         let hash = Blake2b.hash256(payload[...])
         guard hash == fields.payloadHash else { throw .payloadHashMismatch }
-        author = fields.author; seq = fields.seq; prev = fields.prev; hlc = fields.hlc
-        kind = fields.kind; key = fields.key; payloadHash = fields.payloadHash
-        self.signedHeader = signedHeader
+        header = EntryHeader(author: fields.author, seq: fields.seq, prev: fields.prev, hlc: fields.hlc, kind: fields.kind, key: fields.key,
+                             payloadLength: fields.payloadLength, payloadHash: fields.payloadHash, signedHeader: signedHeader,
+                             id: Blake2b.hash256(signedHeader[...]))
         self.payload = payload
-        id = Blake2b.hash256(signedHeader[...])
     }
 
     /// Decodes a signed header alone (fork proofs carry headers without payloads).

@@ -281,7 +281,7 @@ public actor LogStore {
         if e.seq <= headSeq {
             guard let existing = try storedHeader(author: e.author, seq: e.seq) else { return false }
             if existing.id == e.id { report.duplicates += 1; return false }
-            try recordFork(existing, header(of: e), now: now, report: &report)
+            try recordFork(existing, e.header, now: now, report: &report)
             return false
         }
         if e.seq > headSeq + 1 {
@@ -289,14 +289,14 @@ public actor LogStore {
             case .held: report.held += 1
             case .alreadyHeld: report.duplicates += 1
             case .full: report.rejected.append(.holdBufferFull)  // transient: offered again later
-            case .conflict(let other): try recordFork(header(of: other), header(of: e), now: now, report: &report)
+            case .conflict(let other): try recordFork(other.header, e.header, now: now, report: &report)
             }
             return false
         }
         // e.seq == headSeq + 1
         if let head, e.prev != head.head {
             if let previous = try storedHeader(author: e.author, seq: head.seq) {
-                try recordFork(previous, header(of: e), now: now, report: &report)
+                try recordFork(previous, e.header, now: now, report: &report)
             }
             return false
         }
@@ -306,11 +306,6 @@ public actor LogStore {
         clock.observe(e.hlc)
         report.stored.append(e)
         return true
-    }
-
-    private func header(of e: Entry) -> EntryHeader {
-        EntryHeader(author: e.author, seq: e.seq, prev: e.prev, hlc: e.hlc, kind: e.kind, key: e.key,
-                    payloadLength: e.payload.count, payloadHash: e.payloadHash, signedHeader: e.signedHeader, id: e.id)
     }
 
     private func storedHeader(author: AuthorID, seq: UInt64) throws(SQLiteError) -> EntryHeader? {

@@ -112,3 +112,43 @@ public enum PayloadCoding {
     /// Serialises a free-form JSON value deterministically (sorted keys).
     public static func string(_ value: JSONValue) -> String { JSON.serialize(value) }
 }
+
+// MARK: - Payloads as JSON
+
+extension MemoryPayload {
+    /// The payload as a JSON object (absent fields left out), as written to the log.
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["category": .string(category), "content": .string(content)]
+        if let tags { o["tags"] = .array(tags.map { .string($0) }) }
+        if let project { o["project"] = .string(project) }
+        if let meta { o["meta"] = meta }
+        if let host { o["host"] = .string(host) }
+        return .object(o)
+    }
+}
+
+extension BreakerPayload {
+    /// The payload as a JSON object (absent fields left out), as written to the log.
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["provider": .string(provider), "model": .string(model), "state": .string(state.rawValue)]
+        if let reason { o["reason"] = .string(reason) }
+        if let resetsAt { o["resets_at"] = .string(resetsAt) }
+        if let host { o["host"] = .string(host) }
+        return .object(o)
+    }
+}
+
+extension BenchmarkPayload {
+    /// The payload as a JSON object (absent fields left out), as written to the log.
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["provider": .string(provider), "model": .string(model), "metric": .string(metric), "value": .number(value)]
+        if let recordedAt { o["recorded_at"] = .string(recordedAt) }
+        if let host { o["host"] = .string(host) }
+        return .object(o)
+    }
+}
+
+extension RetractionPayload {
+    /// The payload as a JSON object, as written to the log.
+    public var json: JSONValue { .object(host.map { ["host": .string($0)] } ?? [:]) }
+}

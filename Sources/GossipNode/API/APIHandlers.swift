@@ -12,7 +12,7 @@ struct APIHandlers: Sendable {
 
     // MARK: Input
 
-    func body(_ request: Request) async throws -> [String: JSONValue] {
+    func body(_ request: Request) async throws -> RequestBody {
         var r = request
         let buffer = try await r.body.collect(upTo: bodyLimit)
         let bytes = Array(buffer.readableBytesView)
@@ -20,18 +20,7 @@ struct APIHandlers: Sendable {
         let value: JSONValue
         do { value = try JSON.parse(bytes) } catch { throw APIError(.badRequest, "malformed_json", error.description) }
         guard case .object(let o) = value else { throw APIError.badRequest("the body must be a JSON object") }
-        return o
-    }
-
-    func string(_ o: [String: JSONValue], _ field: String, required: Bool = true, maxBytes: Int = 4096) throws -> String? {
-        guard let v = o[field], v != .null else {
-            if required { throw APIError.missing(field) }
-            return nil
-        }
-        guard case .string(let s) = v else { throw APIError.invalid(field, "must be a string") }
-        if required && s.isEmpty { throw APIError.invalid(field, "must not be empty") }
-        guard s.utf8.count <= maxBytes else { throw APIError.invalid(field, "is longer than \(maxBytes) bytes") }
-        return s
+        return RequestBody(fields: o)
     }
 
     func query(_ r: Request, _ name: String) -> String? { r.uri.queryParameters.get(name) }
@@ -57,8 +46,9 @@ struct APIHandlers: Sendable {
     var nowMillis: Int64 { Int64(wallClockMillis()) }
     var host: String { node.configuration.hostName }
 
-    func write(kind: String, key: String, payload: [String: JSONValue]) async throws -> Entry {
-        let bytes = Array(JSON.serialize(.object(payload)).utf8)
+    /// Signs and stores one entry of this node's log with `payload` (a typed payload's JSON).
+    func write(kind: String, key: String, payload: JSONValue) async throws -> Entry {
+        let bytes = Array(JSON.serialize(payload).utf8)
         guard bytes.count <= LogLimits.maxPayloadBytes else {
             throw APIError(.contentTooLarge, "payload_too_large", "the entry is \(bytes.count) bytes, the limit is \(LogLimits.maxPayloadBytes)")
         }

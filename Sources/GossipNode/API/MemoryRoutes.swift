@@ -6,24 +6,8 @@ import Wire
 
 extension APIHandlers {
     func postMemory(_ r: Request) async throws -> Response {
-        let o = try await body(r)
-        let category = try string(o, "category", maxBytes: 128)!
-        let content = try string(o, "content", maxBytes: LogLimits.maxPayloadBytes)!
-        var key = try string(o, "key", required: false, maxBytes: LogLimits.maxKeyBytes) ?? ""
-        if key.isEmpty { key = "m-" + Bytes32(Sodium.randomBytes(32))!.hex.prefix(20) }
-        var payload: [String: JSONValue] = ["category": .string(category), "content": .string(content), "host": .string(host)]
-        if let t = o["tags"], t != .null {
-            guard let a = t.arrayValue, a.count <= 64, a.allSatisfy({ $0.stringValue.map { !$0.isEmpty && $0.utf8.count <= 128 } ?? false }) else {
-                throw APIError.invalid("tags", "must be a list of at most 64 non-empty strings")
-            }
-            payload["tags"] = t
-        }
-        if let p = try string(o, "project", required: false, maxBytes: 256) { payload["project"] = .string(p) }
-        if let m = o["meta"], m != .null {
-            guard case .object = m else { throw APIError.invalid("meta", "must be a JSON object") }
-            payload["meta"] = m
-        }
-        let e = try await write(kind: EntryKind.memory, key: key, payload: payload)
+        let (payload, key) = try MemoryPayload.from(try await body(r), host: host)
+        let e = try await write(kind: EntryKind.memory, key: key, payload: payload.json)
         return APIResponse.json(.object(["id": .string(e.id.hex), "author": .string(e.author.hex), "seq": .number(Double(e.seq)), "key": .string(key)]), status: .created)
     }
 
@@ -56,7 +40,7 @@ extension APIHandlers {
         guard (try? await store.memory(author: node.identity.publicKey, key: key)) != nil else {
             throw APIError.notFound("this node has no memory with key \(key)")
         }
-        let e = try await write(kind: EntryKind.memoryRetraction, key: key, payload: ["host": .string(host)])
+        let e = try await write(kind: EntryKind.memoryRetraction, key: key, payload: RetractionPayload(host: host).json)
         return APIResponse.json(.object(["id": .string(e.id.hex), "author": .string(e.author.hex), "seq": .number(Double(e.seq)), "key": .string(key), "retracted": .bool(true)]))
     }
 }
