@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "gossip-bench", targets: ["gossip-bench"]),
         .library(name: "GossipNode", targets: ["GossipNode"]),
         .library(name: "GossipCore", targets: ["GossipCore"]),
+        .library(name: "GossipClient", targets: ["GossipClient"]),
         .library(name: "CRDTLog", targets: ["CRDTLog"]),
         .library(name: "Wire", targets: ["Wire"]),
     ],
@@ -37,10 +38,12 @@ let package = Package(
         // The protocol cores (membership, replication, sync plan, quotas): sans-IO, no NIO, no
         // Foundation, no clock. The compiler keeps them pure.
         .target(name: "GossipCore", dependencies: ["Wire", "CRDTLog"], swiftSettings: strictSettings),
+        // The blocking client of the local API and the command line's text helpers (no NIO).
+        .target(name: "GossipClient", dependencies: ["GossipCore", "CRDTLog"], swiftSettings: strictSettings),
         .target(
             name: "GossipNode",
             dependencies: [
-                "GossipCore", "CRDTLog", "Wire",
+                "GossipCore", "GossipClient", "CRDTLog", "Wire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -51,13 +54,13 @@ let package = Package(
             swiftSettings: strictSettings),
         .executableTarget(
             name: "gossip-node",
-            dependencies: ["GossipNode", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["GossipNode", "GossipClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings),
         .executableTarget(
             name: "gossip-bench", dependencies: ["CRDTLog", "Wire", "CSQLite", "CSodium"],
             swiftSettings: strictSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strictSettings),
         .testTarget(name: "CRDTLogTests", dependencies: ["CRDTLog", "Wire"], swiftSettings: strictSettings),
-        .testTarget(name: "GossipNodeTests", dependencies: ["GossipNode", "GossipCore", "CRDTLog", "Wire"], swiftSettings: strictSettings),
+        .testTarget(name: "GossipNodeTests", dependencies: ["GossipNode", "GossipCore", "GossipClient", "CRDTLog", "Wire"], swiftSettings: strictSettings),
     ]
 )

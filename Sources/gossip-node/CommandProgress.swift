@@ -1,5 +1,6 @@
-#if canImport(FoundationEssentials)
+import GossipClient
 import GossipCore
+#if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation

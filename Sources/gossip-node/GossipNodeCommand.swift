@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRDTLog
+import GossipClient
 import GossipCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -2,7 +2,8 @@ import CRDTLog
 import Foundation
 import Testing
 import Wire
-@testable import GossipCore
+@testable import GossipClient
+import GossipCore
 @testable import GossipNode
 
 /// Real `gossip-node` processes on 127.0.0.x, driven through the command line and the HTTP API.

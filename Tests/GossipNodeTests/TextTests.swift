@@ -1,3 +1,4 @@
+import GossipClient
 import GossipCore
 import GossipNode
 import Testing

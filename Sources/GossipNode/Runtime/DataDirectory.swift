@@ -1,4 +1,5 @@
 import CRDTLog
+import GossipClient
 import GossipCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials

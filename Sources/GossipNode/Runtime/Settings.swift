@@ -1,4 +1,5 @@
 import CRDTLog
+import GossipClient
 import GossipCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -6,13 +7,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import Wire
-
-/// A user mistake or an environment problem, with what to do about it. The command line prints
-/// `error: <message>` and exits non-zero, never a backtrace.
-public struct UserError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ message: String) { description = message }
-}
 
 /// Every option of gossip-node, resolved from (highest first) command-line flags, environment
 /// variables `GOSSIP_NODE_<OPTION>`, the `config` file of the data directory, and defaults.
