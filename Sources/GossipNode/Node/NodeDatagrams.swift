@@ -1,0 +1,61 @@
+import CRDTLog
+import Dispatch
+import GossipCore
+import Logging
+import NIOCore
+import NIOPosix
+import Wire
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The UDP shell: datagrams in (opened, replay-checked, handed to the core) and out (sealed).
+extension Node {
+    func receive(_ envelope: AddressedEnvelope<ByteBuffer>) async {
+        let bytes = Array(envelope.data.readableBytesView)
+        metrics.packetsIn += 1
+        metrics.bytesIn += bytes.count
+        let packet: Packet
+        do { packet = try Packet.open(bytes, packetKey: packetKey) } catch {
+            metrics.packetsDropped[error.rawValue, default: 0] += 1
+            return
+        }
+        let t = now()
+        switch replay.check(nonce: Array(bytes[1..<25]), sentAtMillis: packet.sentAtMillis, now: t) {
+        case .fresh: break
+        case .replayed: metrics.packetsDropped["replayed", default: 0] += 1; return
+        case .stale: metrics.packetsDropped["stale", default: 0] += 1; return
+        }
+        guard let ip = envelope.remoteAddress.ipAddress, let port = envelope.remoteAddress.port else { return }
+        let from = HostPort(host: ip, port: port).description
+        if store.configuration.blocked.contains(packet.sender) { metrics.packetsDropped["blocked", default: 0] += 1; return }
+        // Digests and pushes count only from members: a sender the membership does not know
+        // (no signed record yet) gets nothing started on its account.
+        let (effects, pushed) = core.datagram(packet, from: from, now: t)
+        perform(effects)
+        if !pushed.isEmpty { await ingest(pushed, from: packet.sender, viaSync: false) }
+    }
+
+    func send(_ messages: [Message], to address: String) {
+        guard let out = udpOut else { return }
+        let target: SocketAddress
+        if let cached = socketAddresses[address] { target = cached } else {
+            // Numeric addresses only: a name would need a blocking lookup on the node's executor
+            // (member records carry IP literals; see ``HostPort/isIPAddressWithPort(_:)``).
+            guard let hp = HostPort(address), IPAddress(hp.host) != nil, let a = try? SocketAddress(ipAddress: hp.host, port: hp.port) else {
+                metrics.packetsDropped["unresolvable_address", default: 0] += 1
+                return
+            }
+            if socketAddresses.count >= SessionLimits.maxCachedAddresses { socketAddresses.removeAll(keepingCapacity: true) }
+            socketAddresses[address] = a
+            target = a
+        }
+        let packet = Packet(sender: identity.publicKey, sentAtMillis: now(), messages: messages)
+        guard let sealed = try? packet.seal(packetKey: packetKey) else { return }
+        metrics.packetsOut += 1
+        metrics.bytesOut += sealed.count
+        out.yield(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: sealed)))
+    }
+}

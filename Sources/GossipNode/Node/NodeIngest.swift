@@ -1,0 +1,120 @@
+import CRDTLog
+import Dispatch
+import GossipCore
+import Logging
+import NIOCore
+import NIOPosix
+import Wire
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Entries in: from peers (verify on all cores, admit, commit in one transaction) and from this
+/// node's own writes; then the core's pushes, gap repair and the event subscribers.
+extension Node {
+    /// Stores entries from a peer: verification on all cores, then the quota and the new-author
+    /// limit (on verified, new entries only), then one transaction; then pushes, gap repair and
+    /// subscribers.
+    @discardableResult
+    func ingest(_ encoded: [[UInt8]], from peer: Bytes32, viaSync: Bool) async -> IngestReport? {
+        guard !encoded.isEmpty else { return nil }
+        metrics.entriesReceived += encoded.count
+        let start = DispatchTime.now().uptimeNanoseconds
+        let checked = await Self.verify(encoded)
+        return await commit(checked, from: peer, viaSync: viaSync, started: start)
+    }
+
+    /// The per-author quota and the new-author limit, charged only for entries whose signature
+    /// verified and that this node does not hold yet: forged stubs, duplicates and re-offers cost
+    /// an author nothing. What is over a limit is deferred (offered again by a later sync).
+    func admit(_ checked: [Result<Entry, EntryRejection>], from peer: Bytes32) async -> [Result<Entry, EntryRejection>] {
+        var byAuthor: [AuthorID: [Int]] = [:]
+        for (i, r) in checked.enumerated() { if case .success(let e) = r { byAuthor[e.author, default: []].append(i) } }
+        guard !byAuthor.isEmpty else { return checked }
+        let stored = await store.seqs(of: Set(byAuthor.keys))
+        let t = now()
+        var deferred = Set<Int>()
+        var overQuota = 0, overNewAuthors = 0
+        for (author, indices) in byAuthor.sorted(by: { $0.key < $1.key }) {
+            let have = stored[author]
+            let fresh = indices.filter { i in
+                if case .success(let e) = checked[i] { e.seq > (have ?? 0) } else { false }
+            }
+            guard !fresh.isEmpty else { continue }
+            if have == nil, !store.configuration.trusted.contains(author), !newAuthors.admit(author, from: peer, now: t) {
+                deferred.formUnion(indices)
+                overNewAuthors += indices.count
+                continue
+            }
+            let n = quota.admit(author, count: fresh.count, now: t)
+            // Keep the lowest seqs: they extend the chain; the rest waits for the refill.
+            let bySeq = fresh.sorted { i, j in
+                if case .success(let a) = checked[i], case .success(let b) = checked[j] { a.seq < b.seq } else { i < j }
+            }
+            for i in bySeq.dropFirst(n) { deferred.insert(i) }
+            overQuota += fresh.count - n
+        }
+        if overQuota > 0 { metrics.reject("quota_deferred", count: overQuota) }
+        if overNewAuthors > 0 { metrics.reject("new_author_limit", count: overNewAuthors) }
+        guard !deferred.isEmpty else { return checked }
+        return checked.indices.filter { !deferred.contains($0) }.map { checked[$0] }
+    }
+
+    /// Decodes and verifies on all cores, off the node's actor.
+    nonisolated static func verify(_ encoded: [[UInt8]]) async -> [Result<Entry, EntryRejection>] {
+        await EntryVerifier.checked(encoded)
+    }
+
+    /// Admits, then stores verified entries in one transaction, then pushes, repairs gaps, tells subscribers.
+    func commit(_ verified: [Result<Entry, EntryRejection>], from peer: Bytes32, viaSync: Bool, started: UInt64) async -> IngestReport? {
+        let checked = await admit(verified, from: peer)
+        let t = now()
+        guard let report = try? await store.ingest(checked: checked, now: t) else {
+            metrics.reject("storage_unavailable", count: checked.count)
+            return nil
+        }
+        metrics.ingestSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        metrics.ingestBatches += 1
+        for r in report.rejected { metrics.reject(r.label) }
+        await afterStore(report.stored, forks: !report.forks.isEmpty, from: peer, pushOn: !viaSync || report.stored.count <= GossipNodeDefaults.pushAfterSyncMax)
+        if report.held > 0, !viaSync { perform(core.gap(from: peer, now: t)) }
+        return report
+    }
+
+    /// Bookkeeping after entries were stored (here or from a peer).
+    func afterStore(_ stored: [Entry], forks: Bool, from peer: Bytes32?, pushOn: Bool) async {
+        guard !stored.isEmpty || forks else { return }
+        digest = await store.digest()
+        entryCount = await store.entryCount()
+        core.setLog(digest: digest, entries: entryCount)
+        for e in stored { for c in subscribers.values { c.yield(e) } }
+        guard pushOn, !stored.isEmpty else { return }
+        perform(core.stored(stored.map { (key: EntryKey(author: $0.author, seq: $0.seq), encoded: $0.encoded) }, from: peer, now: now()))
+    }
+
+    /// Signs and stores an entry of this node's own log, then pushes it.
+    public func write(kind: String, key: String, payload: [UInt8]) async throws(NodeWriteError) -> Entry {
+        let e: Entry
+        do { e = try await store.append(kind: kind, key: key, payload: payload, now: now()) } catch { throw .store(error) }
+        await afterStore([e], forks: false, from: nil, pushOn: true)
+        return e
+    }
+
+    /// Every entry newly stored on this node from now on (written here or received), and the
+    /// subscription's id for ``unsubscribe(_:)``; nil when ``GossipNodeDefaults/maxSubscribers``
+    /// streams are open already.
+    public func subscribe() -> (AsyncStream<Entry>, UInt64)? {
+        guard subscribers.count < GossipNodeDefaults.maxSubscribers else { return nil }
+        let (stream, continuation) = AsyncStream<Entry>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let id = nextSubscriber
+        nextSubscriber += 1
+        subscribers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        return (stream, id)
+    }
+
+    /// Ends a subscription's stream.
+    public func unsubscribe(_ id: UInt64) { subscribers.removeValue(forKey: id)?.finish() }
+}
