@@ -35,4 +35,17 @@ extension LogStore {
             }
         } catch { throw .storage(error) }
     }
+
+    /// Remembers seed addresses (those given once with `--seed` are dialled after every later
+    /// start too, until they are members).
+    public func saveSeeds(_ addresses: [String], now: Int64) throws(StoreError) {
+        do {
+            for a in addresses { try db.run("INSERT OR IGNORE INTO seeds(address, added_at) VALUES (?, ?)", [.text(a), .int(now)]) }
+        } catch { throw .storage(error) }
+    }
+
+    /// Every seed address remembered, oldest first.
+    public func rememberedSeeds() throws(StoreError) -> [String] {
+        do { return try db.query("SELECT address FROM seeds ORDER BY added_at, address").compactMap { $0[0].text } } catch { throw .storage(error) }
+    }
 }

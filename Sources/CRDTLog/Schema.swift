@@ -55,6 +55,10 @@ enum Schema {
             author BLOB PRIMARY KEY, address TEXT NOT NULL, last_seen INTEGER NOT NULL, incarnation INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
         """,
+        // 3: seeds remembered across restarts (a node started once with --seed keeps its way in).
+        """
+        CREATE TABLE seeds(address TEXT PRIMARY KEY, added_at INTEGER NOT NULL) WITHOUT ROWID;
+        """,
     ]
 
     static var version: Int { migrations.count }

@@ -9,14 +9,19 @@ import Wire
 public struct NodeCore: Sendable {
     public private(set) var swim: SWIM
     public private(set) var repl: ReplicationCore
-    /// Where seeds are dialled (when they are not alive members).
-    public let seeds: [String]
+    /// Where seeds are dialled (when they are not alive members): configured and remembered ones.
+    public private(set) var seeds: [String]
     public let reconnectIntervalMillis: UInt64
     private var logDigest = Bytes32.zero
     private var entryCount: UInt64 = 0
     private var seedRetryAt: UInt64 = 0
     /// Writes wait until this time (or a first completed sync) after a start with known peers.
     public private(set) var fenceUntil: UInt64?
+    /// While no member is alive, the last known ones are dialled again, with a growing pause.
+    private var lonelyRetryAt: UInt64 = 0
+    private var lonelyBackoff: UInt64 = 0
+    /// The longest pause between two tries of a lonely node.
+    public static let maxLonelyBackoffMillis: UInt64 = 300_000
 
     /// What the shell carries out.
     public enum Effect: Sendable, Equatable {
@@ -49,6 +54,18 @@ public struct NodeCore: Sendable {
         logDigest = digest
         entryCount = entries
         repl.setDigest(gossipDigest, entries: entryCount)
+    }
+
+    /// Seeds remembered from earlier starts, dialled like the configured ones.
+    public mutating func addSeeds(_ more: [String]) {
+        for a in more where !seeds.contains(a) { seeds.append(a) }
+    }
+
+    /// Addresses found by discovery (the tailnet's peers, a peers file): each is dialled, like a
+    /// seed, unless an alive member is there already or it is this node's own address.
+    public func discovered(_ addresses: [String]) -> [Effect] {
+        let alive = Set(swim.members.values.filter { $0.state == .alive }.map(\.address))
+        return addresses.filter { $0 != swim.myAddress && !alive.contains($0) }.map { .dialSeed($0) }
     }
 
     /// Writes wait for a first sync, at most until `until` (fork-safe restore).
@@ -91,12 +108,30 @@ public struct NodeCore: Sendable {
             let alive = Set(swim.members.values.filter { $0.state == .alive }.map(\.address))
             for seed in seeds where !alive.contains(seed) { out.append(.dialSeed(seed)) }
         }
+        out += retryWhenAlone(now: now)
         return out
+    }
+
+    /// A node with no alive member dials its last known peers (up to three, most recently seen
+    /// first), then waits twice as long each time, up to ``maxLonelyBackoffMillis``, for as long
+    /// as it runs; the pause starts over once a member is alive.
+    private mutating func retryWhenAlone(now: UInt64) -> [Effect] {
+        guard !swim.members.values.contains(where: { $0.state == .alive }) else {
+            lonelyBackoff = 0
+            lonelyRetryAt = 0
+            return []
+        }
+        guard now >= lonelyRetryAt else { return [] }
+        lonelyBackoff = lonelyBackoff == 0 ? reconnectIntervalMillis : min(lonelyBackoff * 2, Self.maxLonelyBackoffMillis)
+        lonelyRetryAt = now + lonelyBackoff
+        let known = swim.members.values.sorted { ($0.lastSeen, $0.id) > ($1.lastSeen, $1.id) }.prefix(3)
+        return known.map { .dial(peer: $0.id, address: $0.address) }
     }
 
     /// The earliest time ``tick(now:)`` has work.
     public func nextDeadline(now: UInt64) -> UInt64 {
         var due = min(swim.nextDeadline(now: now), repl.nextDeadline(now: now), seedRetryAt)
+        if lonelyRetryAt > 0 { due = min(due, lonelyRetryAt) }
         if let f = fenceUntil { due = min(due, f) }
         return due
     }

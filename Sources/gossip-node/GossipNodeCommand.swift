@@ -131,6 +131,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("quota-per-hour"), help: "Entries accepted per author per hour from the network.") var quotaPerHour: String?
     @Option(name: .customLong("new-authors-per-hour"), help: "Authors never seen before accepted per hour, in all (default \(NewAuthorLimit.defaultTotalPerHour)).") var newAuthorsPerHour: String?
     @Option(name: .customLong("new-authors-per-peer-per-hour"), help: "Authors never seen before accepted per hour from one peer (default \(NewAuthorLimit.defaultPerPeerPerHour)).") var newAuthorsPerPeerPerHour: String?
+    @Option(help: "Find peers without a seed: auto (tailscale when installed), tailscale or off.") var discover: String?
+    @Option(name: .customLong("peers-file"), help: "A file of peer addresses, one per line.") var peersFile: String?
+    @Option(name: .customLong("forget-dead-after"), help: "How long a dead peer is remembered (e.g. 24h).") var forgetDeadAfter: String?
     @Option(name: .customLong("body-limit"), help: "Largest HTTP request body in bytes.") var bodyLimit: String?
     @Option(name: .customLong("restore-grace"), help: "How long writes wait for a first sync after start (e.g. 10s; 0 disables).") var restoreGrace: String?
     @Option(help: "Protocol timing: lan or fast.") var profile: String?
@@ -142,6 +145,7 @@ struct Run: AsyncParsableCommand {
         let single: [(String, String?)] = [("bind", bind), ("advertise", advertise), ("api", api), ("api-token-file", apiTokenFile),
                                            ("host-name", hostName), ("network-key-file", networkKeyFile), ("quota-per-hour", quotaPerHour),
                                            ("new-authors-per-hour", newAuthorsPerHour), ("new-authors-per-peer-per-hour", newAuthorsPerPeerPerHour),
+                                           ("discover", discover), ("peers-file", peersFile), ("forget-dead-after", forgetDeadAfter),
                                            ("body-limit", bodyLimit), ("restore-grace", restoreGrace), ("profile", profile), ("log-level", logLevel)]
         for (k, v) in single { if let v { flags[k] = [v] } }
         if !seed.isEmpty { flags["seed"] = seed }

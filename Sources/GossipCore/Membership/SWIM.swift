@@ -302,7 +302,11 @@ public struct SWIM: Sendable {
             if let id = sample(count: 1, where: { $0.state == .dead }).first, let m = members[id] {
                 effects.append(.send(to: m.address, member: id, messages: [.ping(probe: newProbeID()), .members([m.update, selfUpdate])]))
             }
-            for m in members.values.sorted(by: { $0.id < $1.id }) where (m.state == .dead || m.state == .left) && now > m.stateSince + configuration.deadRetentionMillis {
+            // Only while someone is reachable: a node alone (a laptop away for a long weekend)
+            // keeps its last known peers, its way back.
+            let someoneAlive = members.values.contains { $0.state == .alive }
+            for m in members.values.sorted(by: { $0.id < $1.id }) where someoneAlive && (m.state == .dead || m.state == .left)
+                && now > m.stateSince &+ configuration.deadRetentionMillis {
                 members[m.id] = nil
                 broadcasts[m.id] = nil
                 memberIDs.removeAll { $0 == m.id }

@@ -29,7 +29,8 @@ public struct SWIMConfiguration: Sendable {
     public var sleepGapIntervals: UInt64 = 5
     /// How often one dead member is probed again (a healed partition or a rebooted laptop).
     public var reconnectIntervalMillis: UInt64 = 10_000
-    /// Dead and left members are forgotten after this long (their persisted record too).
+    /// Dead and left members are forgotten after this long (their persisted record too), but
+    /// only while some member is alive: a node alone keeps its last known peers.
     public var deadRetentionMillis: UInt64 = 24 * 3_600_000
     /// Bytes of membership updates piggybacked in one datagram (the rest is left for digests
     /// and pushed entries).

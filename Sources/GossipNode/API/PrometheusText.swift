@@ -32,6 +32,7 @@ enum PrometheusText {
         metric("membership_rejected_total", "Membership records and probes refused (bad signature, unverifiable claim, unknown sender, limits), by reason.", "counter", labelled(membershipRejected, "reason"))
         metric("connections_refused_total", "TCP connections closed before their handshake by a limit, by reason.", "counter", labelled(m.connectionsRefused, "reason"))
         metric("promises_broken_total", "Sync sessions whose peer announced heads it did not deliver.", "counter", [("", Double(m.promisesBroken))])
+        metric("discovered_addresses", "Addresses discovery found at its last look.", "gauge", [("", Double(m.discoveredAddresses))])
         metric("api_refused_total", "API requests refused by the local-caller checks, by reason.", "counter", labelled(m.apiRefused, "reason"))
         metric("entries_received_total", "Entries received from peers.", "counter", [("", Double(m.entriesReceived))])
         metric("entries_pushed_total", "Entries pushed eagerly.", "counter", [("", Double(m.entriesPushed))])

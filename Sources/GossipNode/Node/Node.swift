@@ -170,6 +170,16 @@ public actor Node {
                 }
             }
             tasks.addTask { await self.runTimer() }
+            if let discovery = configuration.discovery {
+                tasks.addTask {
+                    // Blocking reads (a command, a file) run off the actor.
+                    while !Task.isCancelled {
+                        let found = await Task.detached { discovery.addresses() }.value
+                        await self.discovered(found)
+                        try? await Task.sleep(for: .milliseconds(Int(Discovery.intervalMillis)))
+                    }
+                }
+            }
         }
     }
 
@@ -218,6 +228,9 @@ public actor Node {
         core.setLog(digest: digest, entries: entryCount)
         let t = now()
         let remembered = (try? await store.rememberedPeers()) ?? []
+        // Seeds given once are kept: a node started later without --seed still has its way in.
+        try? await store.saveSeeds(configuration.seeds.map(\.description), now: Int64(t))
+        core.addSeeds((try? await store.rememberedSeeds()) ?? [])
         let updates = remembered.filter { $0.author != identity.publicKey }
             .map { MemberUpdate(member: $0.author, address: $0.address, incarnation: $0.incarnation, state: .alive) }
         perform(core.learn(updates, now: t))
@@ -305,6 +318,12 @@ public actor Node {
             metrics.memoryReleases += 1
             log.debug("released unused memory", metadata: ["resident": "\(r)"])
         }
+    }
+
+    /// Addresses discovery found: dialled like seeds unless an alive member is there.
+    func discovered(_ addresses: [String]) {
+        metrics.discoveredAddresses = addresses.count
+        perform(core.discovered(addresses))
     }
 
     /// Dials a seed (the core asks while it is not an alive member): a node that started while

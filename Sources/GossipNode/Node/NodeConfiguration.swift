@@ -23,6 +23,9 @@ public struct NodeConfiguration: Sendable {
     /// After a start with known peers, local writes wait at most this long for a first sync
     /// (fork-safe restore: learn this node's own latest entries from peers before writing).
     public var restoreGraceMillis: UInt64 = 10_000
+    /// Where peers are found without a seed (the tailnet, a peers file); nil: seeds and
+    /// remembered peers only.
+    public var discovery: Discovery?
     /// The `host` written into entries.
     public var hostName = "localhost"
 

@@ -32,6 +32,8 @@ public struct NodeMetrics: Sendable {
     /// Sessions whose peer announced heads it did not deliver (its announcements are then not
     /// promised to other sessions for a while).
     public var promisesBroken = 0
+    /// Addresses discovery found at its last look (the tailnet's online peers, a peers file).
+    public var discoveredAddresses = 0
     /// API requests refused by the local-caller checks (`host`, `origin`, `content_type`,
     /// `subscriber_limit`), by reason.
     public var apiRefused: [String: Int] = [:]

@@ -52,6 +52,21 @@ public enum NodeRunner {
         case "fast": config.swim = .fast; config.replication = .fast; config.tickMillis = 200
         case let p: throw UserError("--profile \(p): expected lan or fast")
         }
+        config.swim.deadRetentionMillis = try settings.duration("forget-dead-after")
+        var sources: [Discovery.Source] = []
+        switch settings.value("discover") ?? "auto" {
+        case "auto":
+            if let t = Discovery.findExecutable("tailscale") { sources.append(.tailscale(executable: t)) }
+        case "tailscale":
+            guard let t = Discovery.findExecutable("tailscale") else {
+                throw UserError("--discover tailscale: no `tailscale` on PATH; install Tailscale or use --discover off")
+            }
+            sources.append(.tailscale(executable: t))
+        case "off": break
+        case let d: throw UserError("--discover \(d): expected auto, tailscale or off")
+        }
+        if let file = settings.value("peers-file") { sources.append(.peersFile(expandingTilde(file))) }
+        if !sources.isEmpty { config.discovery = Discovery(sources: sources, port: config.advertised.port) }
 
         var api = APIConfiguration()
         api.bind = try settings.hostPort("api", defaultPort: GossipNodeDefaults.apiPort)
