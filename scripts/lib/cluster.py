@@ -134,7 +134,7 @@ class Cluster:
 
     # ----- lifecycle
 
-    def up(self, n: int, extra: list[str] | None = None, profile: str = "fast") -> None:
+    def up(self, n: int, extra: list[str] | None = None, profile: str = "fast", seeds: bool = True) -> None:
         if not 1 <= n <= 200:
             raise ClusterError("a cluster has 1 to 200 nodes")
         if self.meta and any(self.alive(i) for i in self.nodes()):
@@ -148,7 +148,7 @@ class Cluster:
             with open(key, "w") as f:
                 f.write(out)
             os.chmod(key, 0o600)
-        self.meta = {"nodes": n, "bin": bin_path, "profile": profile, "extra": extra or []}
+        self.meta = {"nodes": n, "bin": bin_path, "profile": profile, "extra": extra or [], "seeds": seeds}
         self.save()
         self.enter()
         self.heal()
@@ -176,7 +176,9 @@ class Cluster:
         a = self.address(i)
         args = [self.meta["bin"], "run", "--data", self.node_dir(i), "--bind", f"{a}:{GOSSIP_PORT}",
                 "--api", f"{a}:{API_PORT}", "--profile", self.meta.get("profile", "fast"), "--host-name", f"node{i}"]
-        if i != 1:
+        if not self.meta.get("seeds", True):
+            pass  # the nodes find each other by discovery
+        elif i != 1:
             args += ["--seed", f"{self.address(1)}:{GOSSIP_PORT}"]
         elif self.size > 1:
             args += ["--seed", f"{self.address(2)}:{GOSSIP_PORT}"]
