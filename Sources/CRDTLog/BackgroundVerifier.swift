@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -18,14 +19,12 @@ public final class BackgroundVerifier: Sendable {
     public static let shared = BackgroundVerifier(threads: ProcessInfoCores.count)
 
     private let jobs = Mutex<[@Sendable () -> Void]>([])
-    /// Counts queued jobs; threads sleep on it (a POSIX semaphore: it lives as long as the pool).
-    private nonisolated(unsafe) let ready: UnsafeMutablePointer<sem_t>
+    /// Counts queued jobs; threads sleep on it (portable: no unnamed POSIX semaphores, which macOS lacks).
+    private let ready = DispatchSemaphore(value: 0)
     public let threads: Int
 
     init(threads: Int) {
         self.threads = max(1, threads)
-        ready = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-        sem_init(ready, 0, 0)
         for _ in 0..<self.threads { startThread() }
     }
 
@@ -45,7 +44,7 @@ public final class BackgroundVerifier: Sendable {
 
     private func submit(_ job: @escaping @Sendable () -> Void) {
         jobs.withLock { $0.append(job) }
-        sem_post(ready)
+        ready.signal()
     }
 
     private func startThread() {
@@ -57,8 +56,7 @@ public final class BackgroundVerifier: Sendable {
         #endif
         let rc = pthread_create(&thread, nil, { raw in
             let pool = Unmanaged<BackgroundVerifier>.fromOpaque(raw!).takeRetainedValue()
-            // On Linux this applies to the calling thread only.
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 15)
+            lowerThisThreadsPriority()
             pool.run()
         }, context)
         precondition(rc == 0, "cannot start a verification thread (pthread_create: \(rc))")
@@ -71,7 +69,7 @@ public final class BackgroundVerifier: Sendable {
 
     private func run() -> Never {
         while true {
-            while sem_wait(ready) != 0 {}  // EINTR: wait again
+            ready.wait()
             let job = jobs.withLock { $0.removeFirst() }
             job()
         }
@@ -90,4 +88,15 @@ public final class BackgroundVerifier: Sendable {
             }
         }
     }
+}
+
+/// Lowers the calling thread's scheduling priority (verification yields to the commit).
+private func lowerThisThreadsPriority() {
+    #if canImport(Glibc)
+    // On Linux, PRIO_PROCESS with id 0 applies to the calling thread only: nice +15.
+    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 15)
+    #elseif canImport(Darwin)
+    // On macOS setpriority would lower the whole process; a thread's QoS class is its own.
+    _ = pthread_set_qos_class_self_np(QOS_CLASS_UTILITY, 0)
+    #endif
 }

@@ -81,7 +81,7 @@ public struct APIClient: Sendable {
 
     func connect(timeout: Bool = true) throws -> Int32 {
         var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = Platform.streamSocket
         var res: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(address.host, String(address.port), &hints, &res) == 0, let ai = res else {
             throw UserError("cannot resolve \(address.host)")
@@ -94,7 +94,8 @@ public struct APIClient: Sendable {
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         }
-        guard Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
+        Platform.noSignalOnWrite(fd)
+        guard Platform.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
             close(fd)
             throw UserError("no gossip-node answers at \(address) (\(String(cString: strerror(errno)))); is it running? Start one with `gossip-node run --data DIR`, or pass --api HOST:PORT")
         }
@@ -104,7 +105,7 @@ public struct APIClient: Sendable {
     func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Platform.sendFlags) }
             guard n > 0 else { throw UserError("sending to \(address) failed: \(String(cString: strerror(errno)))") }
             sent += n
         }

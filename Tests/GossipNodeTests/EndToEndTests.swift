@@ -40,7 +40,7 @@ struct EndToEndTests {
             await eventually(20) { (try? self.client.get("/healthz").status) == 200 }
         }
 
-        func kill9() { Glibc.kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        func kill9() { _ = kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         func terminate() { process.terminate(); process.waitUntilExit() }
     }
 

@@ -107,7 +107,11 @@ enum Subprocess {
     static func output(of executable: String, _ arguments: [String], timeoutMillis: Int, limit: Int) -> [UInt8]? {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return nil }
+        #if canImport(Glibc)
         var actions = posix_spawn_file_actions_t()
+        #else
+        var actions: posix_spawn_file_actions_t?
+        #endif
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
