@@ -166,7 +166,7 @@ public actor LogStore {
     // MARK: - Local writes
 
     /// Switches `PRAGMA synchronous` between FULL (own writes) and NORMAL (entries from peers).
-    private func syncMode(full: Bool) throws(SQLiteError) {
+    func syncMode(full: Bool) throws(SQLiteError) {
         guard full != fullSync else { return }
         try db.execute("PRAGMA synchronous = \(full ? "FULL" : "NORMAL")")
         fullSync = full
@@ -175,6 +175,11 @@ public actor LogStore {
     /// Signs and stores a new entry of this node's own log; durable when it returns.
     @discardableResult
     public func append(kind: String, key: String, payload: [UInt8], now: UInt64) throws(StoreError) -> Entry {
+        try append(kind: kind, key: key, payload: payload, now: now, outboxRow: nil)
+    }
+
+    /// ``append(kind:key:payload:now:)``, removing outbox row `outboxRow` in the same transaction.
+    func append(kind: String, key: String, payload: [UInt8], now: UInt64, outboxRow: Int64?) throws(StoreError) -> Entry {
         guard let keyPair = identity else { throw .noIdentity }
         let me = keyPair.publicKey
         guard !quarantined.contains(me) else { throw .ownAuthorQuarantined }
@@ -192,6 +197,7 @@ public actor LogStore {
             try db.transaction { () throws(SQLiteError) in
                 try store(entry, now: now)
                 try saveHead(me, AuthorHead(seq: entry.seq, head: entry.id, hlc: entry.hlc))
+                if let row = outboxRow { try db.run("DELETE FROM outbox WHERE id = ?", [.int(row)]) }
             }
         } catch { throw .storage(error) }
         clock = nextClock

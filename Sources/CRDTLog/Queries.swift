@@ -89,7 +89,7 @@ extension LogStore {
     /// The words of a query: runs of letters and digits, judged per Unicode scalar (not per
     /// grapheme, whose first scalar alone decides `isLetter`), so no quote, colon, star or other
     /// FTS5 syntax can be part of a word.
-    static func words(_ text: String) -> [String] {
+    public static func words(_ text: String) -> [String] {
         var words: [String] = []
         var current = String.UnicodeScalarView()
         for scalar in text.lowercased().unicodeScalars {

@@ -59,6 +59,11 @@ enum Schema {
         """
         CREATE TABLE seeds(address TEXT PRIMARY KEY, added_at INTEGER NOT NULL) WITHOUT ROWID;
         """,
+        // 4: writes accepted before this node knows its own latest seq (signed later, in order).
+        """
+        CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL,
+            payload BLOB NOT NULL, accepted_at INTEGER NOT NULL);
+        """,
     ]
 
     static var version: Int { migrations.count }

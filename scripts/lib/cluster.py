@@ -27,8 +27,9 @@ GOSSIP_PORT = 7420
 API_PORT = 7421
 CLONE_NEWNET = 0x40000000
 NFT_TABLE = "gossip_cluster"
-# How long a write waits while a freshly started node pauses writes (its restore grace is 10 s).
-PAUSE_WAIT = 15
+# How long a write accepted during a node's start-up check may stay pending (its restore grace
+# is 60 s; a node with a peer up is confirmed within a second).
+PAUSE_WAIT = 70
 
 
 class ClusterError(Exception):
@@ -327,13 +328,17 @@ class Cluster:
         body = {"category": category, "content": content}
         if key:
             body["key"] = key
-        deadline = time.time() + PAUSE_WAIT
-        while True:
-            code, answer = self.api(i, "POST", "/v1/memories", body)
-            if code == 503 and "writes_paused" in json.dumps(answer) and time.time() < deadline:
+        code, answer = self.api(i, "POST", "/v1/memories", body)
+        if code == 202:
+            # Accepted during the node's start-up check: durable in its outbox, signed once the
+            # node knows its own latest seq. Wait for that, as a caller wanting the id would.
+            deadline = time.time() + PAUSE_WAIT
+            while time.time() < deadline:
+                c2, m = self.api(i, "GET", f"/v1/memories/{answer['author']}/{answer['key']}")
+                if c2 == 200 and not m.get("pending"):
+                    return {"id": m["id"], "seq": m["seq"], "key": m["key"], "author": m["author"], "was_pending": True}
                 time.sleep(0.05)
-                continue
-            break
+            raise ClusterError(f"write on node{i} still pending after {PAUSE_WAIT} s: {answer}")
         if code != 201:
             raise ClusterError(f"write on node{i} answered {code}: {answer}")
         return answer
@@ -371,18 +376,11 @@ class Cluster:
                     else:
                         path, body = "/v1/memories", {"category": "lesson", "key": f"{stamp}-{n}",
                                                       "content": f"{stamp} lesson {n}: " + "provider drops requests at night " * 5}
-                    deadline = time.time() + PAUSE_WAIT
-                    while True:
-                        c.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
-                        r = c.getresponse()
-                        answer = r.read()
-                        # A node that just started pauses writes until it has heard from a peer
-                        # (fork-safe restore): wait for that, as the sf daemon would.
-                        if r.status == 503 and b"writes_paused" in answer and time.time() < deadline:
-                            time.sleep(0.05)
-                            continue
-                        break
-                    if r.status != 201:
+                    c.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+                    r = c.getresponse()
+                    answer = r.read()
+                    # 202: accepted during the node's start-up check, signed soon after.
+                    if r.status not in (201, 202):
                         raise ClusterError(f"write on node{i} answered {r.status}: {answer[:200]!r}")
                     done += 1
             finally:

@@ -46,24 +46,40 @@ struct APIHandlers: Sendable {
     var nowMillis: Int64 { Int64(wallClockMillis()) }
     var host: String { node.configuration.hostName }
 
-    /// Signs and stores one entry of this node's log with `payload` (a typed payload's JSON).
-    func write(kind: String, key: String, payload: JSONValue) async throws -> Entry {
+    /// Signs and stores one entry of this node's log with `payload` (a typed payload's JSON), or,
+    /// during the start-up check, accepts it into the durable outbox: never refused for start-up.
+    func write(kind: String, key: String, payload: JSONValue) async throws -> Node.WriteOutcome {
         let bytes = Array(JSON.serialize(payload).utf8)
         guard bytes.count <= LogLimits.maxPayloadBytes else {
             throw APIError(.contentTooLarge, "payload_too_large", "the entry is \(bytes.count) bytes, the limit is \(LogLimits.maxPayloadBytes)")
         }
         do {
-            return try await node.write(kind: kind, key: key, payload: bytes)
+            return try await node.accept(kind: kind, key: key, payload: bytes)
         } catch {
             switch error {
             case .store(let e):
                 switch e {
-                case .writesFenced(let why): throw APIError(.serviceUnavailable, "writes_paused", why)
                 case .invalidEntry(let why): throw APIError.badRequest(why.description)
+                case .ownAuthorQuarantined: throw APIError(.serviceUnavailable, "identity_forked", e.description)
                 default:
                     throw APIError(.serviceUnavailable, "storage_unavailable", "\(e.description); nothing was written, try again when the disk has room")
                 }
             }
+        }
+    }
+
+    /// The answer to a write: 201 with the entry, or 202 while it waits in the outbox.
+    func written(_ outcome: Node.WriteOutcome, key: String? = nil, extra: [String: JSONValue] = [:],
+                 signedStatus: HTTPResponse.Status = .created) -> Response {
+        switch outcome {
+        case .signed(let e):
+            var o: [String: JSONValue] = ["id": .string(e.id.hex), "author": .string(e.author.hex), "seq": .number(Double(e.seq)), "pending": .bool(false)]
+            if let key { o["key"] = .string(key) }
+            return APIResponse.json(.object(o.merging(extra) { a, _ in a }), status: signedStatus)
+        case .pending(let w):
+            var o: [String: JSONValue] = ["author": .string(node.identity.publicKey.hex), "pending": .bool(true), "outbox_id": .number(Double(w.id))]
+            if let key { o["key"] = .string(key) }
+            return APIResponse.json(.object(o.merging(extra) { a, _ in a }), status: .accepted)
         }
     }
 }

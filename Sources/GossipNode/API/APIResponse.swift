@@ -20,7 +20,7 @@ enum APIResponse {
             "tags": .array(m.tags.map { .string($0) }), "project": opt(m.project),
             "meta": m.metaJSON.flatMap { try? JSON.parse(Array($0.utf8)) } ?? .null,
             "author": .string(m.author.hex), "host": .string(m.host), "recorded_at": time(m.recordedAtMillis),
-            "id": .string(m.id.hex), "seq": .number(Double(m.seq)), "trusted": .bool(m.trusted),
+            "id": .string(m.id.hex), "seq": .number(Double(m.seq)), "trusted": .bool(m.trusted), "pending": .bool(false),
         ])
     }
 

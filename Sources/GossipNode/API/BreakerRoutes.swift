@@ -8,8 +8,7 @@ import Wire
 extension APIHandlers {
     func postBreaker(_ r: Request) async throws -> Response {
         let payload = try BreakerPayload.from(try await body(r), host: host)
-        let e = try await write(kind: EntryKind.breaker, key: "\(payload.provider)/\(payload.model)", payload: payload.json)
-        return APIResponse.json(.object(["id": .string(e.id.hex), "author": .string(e.author.hex), "seq": .number(Double(e.seq))]), status: .created)
+        return written(try await write(kind: EntryKind.breaker, key: "\(payload.provider)/\(payload.model)", payload: payload.json))
     }
 
     func getBreakers(_ r: Request) async throws -> Response {
@@ -21,8 +20,7 @@ extension APIHandlers {
 
     func postBenchmark(_ r: Request) async throws -> Response {
         let payload = try BenchmarkPayload.from(try await body(r), host: host)
-        let e = try await write(kind: EntryKind.benchmark, key: "", payload: payload.json)
-        return APIResponse.json(.object(["id": .string(e.id.hex), "author": .string(e.author.hex), "seq": .number(Double(e.seq))]), status: .created)
+        return written(try await write(kind: EntryKind.benchmark, key: "", payload: payload.json))
     }
 
     func getBenchmarks(_ r: Request) async throws -> Response {

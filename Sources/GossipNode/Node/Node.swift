@@ -234,11 +234,15 @@ public actor Node {
         let updates = remembered.filter { $0.author != identity.publicKey }
             .map { MemberUpdate(member: $0.author, address: $0.address, incarnation: $0.incarnation, state: .alive) }
         perform(core.learn(updates, now: t))
-        if !remembered.isEmpty || !configuration.seeds.isEmpty, configuration.restoreGraceMillis > 0 {
+        if await store.hasSignedBefore, !remembered.isEmpty || !configuration.seeds.isEmpty, configuration.restoreGraceMillis > 0 {
             // Fork-safe restore: a database restored from an old copy must learn this node's own
-            // newer entries from peers before it writes again.
+            // newer entries from peers before it signs again. Writes meanwhile wait in the
+            // durable outbox (accepted, readable as pending), never refused. A directory whose
+            // identity never signed anything needs no check.
             core.fence(until: t + configuration.restoreGraceMillis)
-            await store.setWriteFence("catching up with peers after start (at most \(configuration.restoreGraceMillis / 1000) s)")
+            await store.setWriteFence("checking this node's own latest entries with peers after start (at most \(configuration.restoreGraceMillis / 1000) s)")
+        } else if !((try? await store.pendingWrites()) ?? []).isEmpty {
+            await liftFenceAndSignPending()
         }
         for p in remembered.prefix(3) where p.author != identity.publicKey && sessions[p.author] == nil {
             guard let hp = HostPort(p.address) else { continue }
@@ -356,7 +360,7 @@ public actor Node {
             case .memberForgotten(let id):
                 Task { try? await store.forgetPeer(id) }
             case .liftFence:
-                Task { await store.setWriteFence(nil) }
+                Task { await self.liftFenceAndSignPending() }
             }
         }
     }

@@ -22,7 +22,7 @@ public struct NodeConfiguration: Sendable {
     public var tickMillis: UInt64 = 1_000
     /// After a start with known peers, local writes wait at most this long for a first sync
     /// (fork-safe restore: learn this node's own latest entries from peers before writing).
-    public var restoreGraceMillis: UInt64 = 10_000
+    public var restoreGraceMillis: UInt64 = 60_000
     /// Where peers are found without a seed (the tailnet, a peers file); nil: seeds and
     /// remembered peers only.
     public var discovery: Discovery?

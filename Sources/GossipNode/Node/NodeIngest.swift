@@ -102,6 +102,38 @@ extension Node {
         return e
     }
 
+    /// What became of a local write: signed and stored, or accepted into the outbox while the
+    /// start-up check runs (durable now, signed once this node knows its own latest seq).
+    public enum WriteOutcome: Sendable {
+        case signed(Entry)
+        case pending(PendingWrite)
+    }
+
+    /// A local write that is never refused because of start-up: signed at once, or, while the
+    /// start-up check runs, kept in the durable outbox (see ``PendingWrite``).
+    public func accept(kind: String, key: String, payload: [UInt8]) async throws(NodeWriteError) -> WriteOutcome {
+        do {
+            return .signed(try await write(kind: kind, key: key, payload: payload))
+        } catch {
+            guard case .store(.writesFenced) = error else { throw error }
+            do { return .pending(try await store.enqueue(kind: kind, key: key, payload: payload, now: now())) } catch { throw .store(error) }
+        }
+    }
+
+    /// The start-up check is over: writes are signed again, the outbox first, in order.
+    func liftFenceAndSignPending() async {
+        await store.setWriteFence(nil)
+        do {
+            let signed = try await store.signPending(now: now())
+            if !signed.isEmpty {
+                log.info("signed the writes accepted during the start-up check", metadata: ["entries": "\(signed.count)"])
+                await afterStore(signed, forks: false, from: nil, pushOn: true)
+            }
+        } catch {
+            log.error("cannot sign the writes accepted during the start-up check; they stay in the outbox", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Every entry newly stored on this node from now on (written here or received), and the
     /// subscription's id for ``unsubscribe(_:)``; nil when ``GossipNodeDefaults/maxSubscribers``
     /// streams are open already.

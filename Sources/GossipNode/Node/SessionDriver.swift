@@ -27,6 +27,9 @@ extension Node {
     /// beyond what this node now holds): only such a session lifts the start-up write fence.
     func runSession(keys: SessionKeys, reader: inout InboundBytes, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel) async throws -> Bool {
         let peer = keys.peer
+        // Only a member known before this session (remembered, or learned through gossip) can
+        // confirm this node's own feed at start; a fresh identity (anyone with the key) cannot.
+        let knownBefore = swim.members[peer] != nil
         let id: UInt64
         switch registry.open(peer: peer, now: now()) {
         case .success(let opened): id = opened
@@ -124,7 +127,8 @@ extension Node {
         metrics.tcpBytesOut += sent
         let received = syncSessions[id]?.storedTotal ?? 0
         let theirs = syncSessions[id]?.theirHead(of: identity.publicKey) ?? 0
-        let confirmed = theirs <= (await store.head(of: identity.publicKey)?.seq ?? 0)
+        let ours = await store.head(of: identity.publicKey)?.seq ?? 0
+        let confirmed = knownBefore && theirs <= ours
         if received >= 1_000 || now() - started >= 5_000 {
             log.info("caught up", metadata: ["from": "\(peer.hex.prefix(12))", "entries": "\(received)",
                                              "seconds": "\(Double(now() - started) / 1000)",

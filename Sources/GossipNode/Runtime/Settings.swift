@@ -36,7 +36,7 @@ public struct Settings: Sendable {
         Option(name: "new-authors-per-hour", defaultValue: String(NewAuthorLimit.defaultTotalPerHour), multiple: false, help: "authors never seen before accepted from the network per hour, in all (trusted authors are exempt); more are deferred, not dropped"),
         Option(name: "new-authors-per-peer-per-hour", defaultValue: String(NewAuthorLimit.defaultPerPeerPerHour), multiple: false, help: "authors never seen before accepted per hour from any one peer"),
         Option(name: "body-limit", defaultValue: String(1 << 20), multiple: false, help: "largest HTTP request body, in bytes"),
-        Option(name: "restore-grace", defaultValue: "10s", multiple: false, help: "after a start, how long writes wait for a first sync with a peer (fork-safe restore); 0 disables"),
+        Option(name: "restore-grace", defaultValue: "60s", multiple: false, help: "after a start, the longest this node waits for a known peer to confirm its own latest entries before signing again (fork-safe restore); writes meanwhile are accepted into the durable outbox, never refused; 0 disables"),
         Option(name: "profile", defaultValue: "lan", multiple: false, help: "protocol timing: lan (probe every 1 s, like Serf) or fast (5x faster, for local clusters)"),
         Option(name: "log-level", defaultValue: "info", multiple: false, help: "trace, debug, info, notice, warning, error or critical"),
     ]
