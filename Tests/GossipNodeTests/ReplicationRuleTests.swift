@@ -92,7 +92,7 @@ struct ReplicationRuleTests {
         #expect(r.syncFinished(Self.id(1), now: t0 + 5) == [.sync(Self.id(3))])
     }
 
-    @Test func theperiodicSyncIsSkippedWhileAPeerAgrees() {
+    @Test func thePeriodicSyncIsSkippedWhileAPeerAgrees() {
         var r = core(peers: [9])
         r.setDigest(digest(1), entries: 1)
         _ = r.tick(now: t0)
