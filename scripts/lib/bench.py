@@ -641,6 +641,23 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "**missed**")
 
 
+def git_commit() -> str:
+    """The commit measured (short hash; `+changes` when tracked files differ from it)."""
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    try:
+        h = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=root).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "Sources", "Package.swift"],
+                               capture_output=True, text=True, cwd=root).stdout.strip()
+        return h + ("+changes" if dirty else "") if h else "unknown"
+    except OSError:
+        return "unknown"
+
+
+def stamp(part: dict) -> str:
+    """A part's date and the commit it measured."""
+    return f"{part['date']}, commit {part.get('commit', 'not recorded')}"
+
+
 def render(results: dict) -> str:
     m = results.get("machine", {})
     lines = ["# Benchmarks", "",
@@ -654,7 +671,7 @@ def render(results: dict) -> str:
 
     ing = results.get("ingest", {}).get("data")
     if ing:
-        sections += [f"## Machine limit and ingest ({results['ingest']['date']})", "",
+        sections += [f"## Machine limit and ingest ({stamp(results['ingest'])})", "",
                      f"`gossip-bench ingest`: libsodium verify and SQLite insert of the same 100,000 entries, measured alone, give "
                      f"a serial verify+store limit of **{ing['limit_per_s']:,} entries/s**; LogStore's full ingest (decode, verify "
                      f"on all cores, chain checks, store, views and full-text index) runs at **{ing['ingest_per_s']:,} entries/s**.", "",
@@ -662,7 +679,7 @@ def render(results: dict) -> str:
 
     prop = results.get("propagation", {}).get("data")
     if prop:
-        sections += [f"## Propagation ({results['propagation']['date']})", "",
+        sections += [f"## Propagation ({stamp(results['propagation'])})", "",
                      "One small memory written at one node (a Serf user event sent at one agent); time from its delivery at the",
                      "origin until the last node delivered it (gossip-node: `/v1/events` SSE; Serf: its event handler, a process",
                      "per event, which is how Serf users consume events). 20 events, the origin rotating. Both with default",
@@ -677,7 +694,7 @@ def render(results: dict) -> str:
 
     cu = results.get("catchup", {}).get("data")
     if cu:
-        sections += [f"## Catch-up ({results['catchup']['date']})", "",
+        sections += [f"## Catch-up ({stamp(results['catchup'])})", "",
                      f"Two nodes hold {cu['entries']:,} entries ({cu['authors']} authors, payloads of {cu['payload_bytes_avg']} bytes on "
                      f"average, loaded with `gossip-node import` at {cu['import_entries_per_s']:,} entries/s); a fresh node joins. "
                      f"Equal digests after **{cu['seconds']} s = {cu['entries_per_s']:,} entries/s** (process start-up included), "
@@ -700,7 +717,7 @@ def render(results: dict) -> str:
     idle = results.get("idle", {}).get("data")
     if idle:
         s = idle.get("serf", {})
-        sections += [f"## Idle cost and memory ({results['idle']['date']})", "",
+        sections += [f"## Idle cost and memory ({stamp(results['idle'])})", "",
                      f"{idle['nodes']} nodes idle for {idle['window_s']:.0f} s after they converged. Wire bytes are counted by nftables on",
                      "the gossip port (IP and UDP/TCP headers included) for both systems; CPU from /proc (user + system); RSS at the",
                      "end of the window; of it, RssAnon is the process's own memory (heap, stacks), the rest clean pages of",
@@ -728,7 +745,7 @@ def render(results: dict) -> str:
 
     sy = results.get("sync", {}).get("data")
     if sy:
-        sections += [f"## Sync efficiency ({results['sync']['date']})", "",
+        sections += [f"## Sync efficiency ({stamp(results['sync'])})", "",
                      "Node 2 stopped, d entries written at node 1 (one author), node 2 started again. Session bytes are the TCP",
                      "bytes of the sync sessions in both directions (the 352-byte handshake, hello, membership, version vectors,",
                      "entries, frame overhead), from the node's counters; the wire column adds IP/TCP headers and the UDP",
@@ -753,7 +770,7 @@ def render(results: dict) -> str:
 
     api = results.get("api", {}).get("data")
     if api:
-        sections += [f"## API ({results['api']['date']})", "",
+        sections += [f"## API ({stamp(results['api'])})", "",
                      f"A node holding {api['memories']:,} memories (two peers alive, receiving every write): 1,000 sequential",
                      "`POST /v1/memories` (each acknowledged after its fsync'd commit) and 1,000 `GET /v1/memories?q=` of two",
                      f"Zipf-drawn words ({api['recalls_with_hits']} with hits), over one keep-alive connection from Python.", "",
@@ -839,12 +856,13 @@ def main(argv: list[str]) -> int:
         if name == "catchup":
             limit = (results.get("ingest", {}).get("data") or {}).get("limit_per_s")
             if "ingest" not in names or limit is None:
-                results["ingest"] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "data": part_ingest()}
+                results["ingest"] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": git_commit(), "data": part_ingest()}
                 limit = results["ingest"]["data"]["limit_per_s"]
             data = part_catchup(limit)
         else:
             data = PARTS[name]()
-        results[name] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "seconds": round(time.time() - t0), "data": data}
+        results[name] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": git_commit(),
+                         "seconds": round(time.time() - t0), "data": data}
         with open(RESULTS, "w") as f:
             json.dump(results, f, indent=1)
         plots(results)
