@@ -447,7 +447,9 @@ class Cluster:
         return {i: (self.status(i) if self.alive(i) else None) for i in self.nodes()}
 
     def converged(self, nodes: list[int] | None = None) -> bool:
-        ids = nodes or [i for i in self.nodes() if self.alive(i)]
+        """Every node of the cluster (or `nodes`) answers with one digest; a node that is down is
+        not converged (a scenario that means to leave one out names the others)."""
+        ids = nodes or list(self.nodes())
         digests = set()
         for i in ids:
             s = self.status(i)
@@ -457,7 +459,7 @@ class Cluster:
         return len(digests) == 1
 
     def wait_converged(self, timeout: float = 60, nodes: list[int] | None = None) -> float:
-        """Seconds until every running node (or `nodes`) reports the same digest."""
+        """Seconds until every node of the cluster (or `nodes`) reports the same digest."""
         t0 = time.time()
         while True:
             if self.converged(nodes):
