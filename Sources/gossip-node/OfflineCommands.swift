@@ -19,7 +19,7 @@ import Darwin
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a stopped node's database offline: every signature, hash chain and derived view.",
-        discussion: "Exit status 0 when clean, 1 with a report when not. Example: gossip-node verify --data ~/.gossip-node")
+        discussion: "Exit status 0 when clean, 3 with a report when it found invalid data, 1 when it could not check. Example: gossip-node verify --data ~/.gossip-node")
     @OptionGroup var data: DataOption
 
     func run() async throws {
@@ -39,7 +39,7 @@ struct Verify: AsyncParsableCommand {
         if report.isClean { print("clean"); return }
         print("\(report.problems.count) problem(s):")
         for p in report.problems.prefix(200) { print("  \(p)") }
-        throw ExitCode(1)
+        throw ExitCode(3)
     }
 }
 
@@ -101,7 +101,7 @@ struct Export: AsyncParsableCommand {
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify and store the entries of a bundle (made by export) into a stopped node's database.",
-        discussion: "Prints how many were stored and rejected; exit status 1 if any was rejected.\nExample: gossip-node import --data ~/.gossip-node laptop.bundle")
+        discussion: "Prints how many were stored and rejected; exit status 3 if any was rejected (invalid data), 1 if the import could not run.\nExample: gossip-node import --data ~/.gossip-node laptop.bundle")
     @OptionGroup var data: DataOption
     @Argument(help: "The bundle file.") var file: String
 
@@ -160,7 +160,7 @@ struct Import: AsyncParsableCommand {
         print("stored \(stored), already had \(duplicates), rejected \(rejected), fork proofs \(proofsStored)")
         if rejected > 0 {
             print("rejected by reason: " + reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-            throw ExitCode(1)
+            throw ExitCode(3)
         }
     }
 }

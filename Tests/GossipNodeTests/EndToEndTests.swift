@@ -211,6 +211,8 @@ struct EndToEndTests {
         #expect(status != 0 && text.contains("PROVIDER/MODEL"))
         (status, text) = try run(["breaker", "open", "a/b", "--for", "soon"])
         #expect(status != 0 && text.contains("duration"))
+        (status, text) = try run(["run", "--data", FileManager.default.temporaryDirectory.path, "--log-level", "verbose"])
+        #expect(status != 0 && text.contains("--log-level verbose"), "\(text)")
         let (d, _) = try Self.initDir()
         (status, text) = try run(["init", "--data", d])
         #expect(status != 0 && text.contains("refusing to overwrite"))

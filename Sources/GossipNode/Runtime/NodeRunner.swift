@@ -24,7 +24,11 @@ import Darwin
 public enum NodeRunner {
     public static func run(data: DataDirectory, settings: Settings) async throws {
         var logger = Logger(label: "gossip-node")
-        logger.logLevel = Logger.Level(rawValue: settings.value("log-level") ?? "info") ?? .info
+        let levelName = settings.value("log-level") ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw UserError("--log-level \(levelName): expected trace, debug, info, notice, warning, error or critical")
+        }
+        logger.logLevel = level
         let identity = try data.loadIdentity()
         let networkKey = try data.loadNetworkKey(file: settings.value("network-key-file"))
         let lockFD = try data.lock()
