@@ -37,7 +37,7 @@ struct EndToEndTests {
         }
 
         func waitHealthy() async -> Bool {
-            await eventually(20) { (try? self.client.get("/healthz").status) == 200 }
+            await eventually(20) { (try? self.client.get("/readyz").status) == 200 }
         }
 
         func kill9() { _ = kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
@@ -188,6 +188,9 @@ struct EndToEndTests {
         r = try c.get("/v1/memories/\(String(repeating: "0", count: 64))/nope")
         #expect(r.status == 404)
         #expect(try c.get("/healthz").status == 200)
+        #expect(try c.get("/readyz").status == 200)
+        let status = try JSON.parse(c.get("/v1/status").body)
+        #expect(status["ready"] == .bool(true) && status["writes"] == .string("signed") && status["not_ready"] == .array([]))
         #expect(try c.post("/v1/memories", json: .object(["category": .string("c"), "content": .string("still fine")])).status == 201)
     }
 

@@ -699,7 +699,7 @@ def render(results: dict) -> str:
                      f"average, loaded with `gossip-node import` at {cu['import_entries_per_s']:,} entries/s); a fresh node joins. "
                      f"Equal digests after **{cu['seconds']} s = {cu['entries_per_s']:,} entries/s** (process start-up included), "
                      f"against the verify+store limit of {cu['limit_per_s'] or '?'} entries/s measured in the same run: ratio "
-                     f"**{cu['ratio']}**. A node holding 100,000 entries starts (process start to `/healthz` 200) in "
+                     f"**{cu['ratio']}**. A node holding 100,000 entries starts (process start to `/readyz` 200: sockets bound, database answering) in "
                      f"{cu['startup_with_100k_s']} s."]
         if cu.get("cpu_seconds"):
             cs = cu["cpu_seconds"]
@@ -777,7 +777,7 @@ def render(results: dict) -> str:
                      "| operation | p50 | p99 |", "|---|---|---|",
                      f"| write | {api['write_p50_ms']} ms | {api['write_p99_ms']} ms |",
                      f"| recall | {api['recall_p50_ms']} ms | {api['recall_p99_ms']} ms |", "",
-                     f"Start-up with 100,000 entries (process start to `/healthz` 200): {api['startup_s']} s. RSS after the run: "
+                     f"Start-up with 100,000 entries (process start to `/readyz` 200: sockets bound, database answering): {api['startup_s']} s. RSS after the run: "
                      f"{api['rss_mib_after']} MiB.", ""]
         summary.append(f"| API write p50 / p99 (100k memories) | {api['write_p50_ms']} / {api['write_p99_ms']} ms | | | |")
         summary.append(f"| API recall p50 / p99 (100k memories) | {api['recall_p50_ms']} / {api['recall_p99_ms']} ms | | | |")

@@ -306,7 +306,7 @@ class Cluster:
                 raise ClusterError(f"node{i} exited; see {self.node_dir(i)}/node.log:\n" + self.log_tail(i))
             try:
                 conn = http.client.HTTPConnection(self.address(i), API_PORT, timeout=1)
-                conn.request("GET", "/healthz")
+                conn.request("GET", "/readyz")
                 if conn.getresponse().status == 200:
                     return
             except OSError:

@@ -53,6 +53,7 @@ public enum APIRoutes {
         APIRoute(method: "GET", path: "/v1/log") { api, r, _ in try await api.log(r) },
         APIRoute(method: "GET", path: "/metrics") { api, _, _ in await api.metrics() },
         APIRoute(method: "GET", path: "/healthz") { api, _, _ in await api.health() },
+        APIRoute(method: "GET", path: "/readyz") { api, _, _ in await api.ready() },
     ]
 
     /// Every route as (method, path) with `{param}` placeholders.

@@ -7,6 +7,7 @@ import Wire
 /// Status, peers, the raw log, metrics and health.
 extension APIHandlers {
     func status() async -> Response {
+        let readiness = await node.readiness()
         let (entries, authors, quarantined) = await store.counts()
         let c = await node.memberCounts()
         return APIResponse.json(.object([
@@ -15,6 +16,8 @@ extension APIHandlers {
             "peers": .object(["alive": .number(Double(c.alive)), "suspect": .number(Double(c.suspect)), "dead": .number(Double(c.dead))]),
             "quarantined": .number(Double(quarantined)), "held": .number(Double(await store.heldEntries().count)),
             "address": .string(await node.advertisedAddress), "host": .string(host), "version": .string(GossipNodeVersion.current),
+            "ready": .bool(readiness.ready), "not_ready": .array(readiness.reasons.map { .string($0) }),
+            "writes": .string(readiness.signingPaused ? "pending" : "signed"),
         ]))
     }
 
@@ -50,9 +53,16 @@ extension APIHandlers {
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
+    /// Liveness: the process answers (a supervisor restarts it when this fails).
     func health() async -> Response {
-        let ok = await node.isBound
-        return Response(status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
-                        body: .init(byteBuffer: ByteBuffer(string: ok ? "ok\n" : "starting\n")))
+        Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+    }
+
+    /// Readiness: sockets bound, database answering, own log writable; 503 with the reasons otherwise.
+    func ready() async -> Response {
+        let r = await node.readiness()
+        let text = r.ready ? "ready\n" : "not ready: " + r.reasons.joined(separator: "; ") + "\n"
+        return Response(status: r.ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

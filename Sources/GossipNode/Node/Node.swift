@@ -368,6 +368,20 @@ public actor Node {
     // MARK: - Status
 
     public func membershipRejected() -> [String: Int] { swim.rejected }
+
+    /// Whether this node is ready to serve, and what keeps it from being so: gossip sockets bound,
+    /// the database answering, this node's own log writable (not quarantined as forked). Writes
+    /// during the start-up check are accepted (pending), so the check does not make a node unready.
+    public func readiness() async -> (ready: Bool, reasons: [String], signingPaused: Bool) {
+        var reasons: [String] = []
+        if !isBound { reasons.append("the gossip sockets are not bound yet") }
+        if (try? await store.pendingWrites()) == nil { reasons.append("the database does not answer") }
+        if await store.quarantinedAuthors().contains(identity.publicKey) {
+            reasons.append("this node's own log forked and is quarantined: its writes are refused")
+        }
+        let paused = await store.writeFence != nil
+        return (reasons.isEmpty, reasons, paused)
+    }
     /// Counts an API request refused by the local-caller checks.
     public func countAPIRefusal(_ reason: String) { metrics.apiRefused[reason, default: 0] += 1 }
     public func members() -> [Member] { Array(swim.members.values).sorted { $0.id < $1.id } }
