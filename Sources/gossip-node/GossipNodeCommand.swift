@@ -138,6 +138,7 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("restore-grace"), help: "How long writes wait for a first sync after start (e.g. 10s; 0 disables).") var restoreGrace: String?
     @Option(help: "Protocol timing: lan or fast.") var profile: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "text (journald priorities under systemd) or json.") var logFormat: String?
 
     func run() async throws {
         let dir = try data.directory()!
@@ -146,7 +147,8 @@ struct Run: AsyncParsableCommand {
                                            ("host-name", hostName), ("network-key-file", networkKeyFile), ("quota-per-hour", quotaPerHour),
                                            ("new-authors-per-hour", newAuthorsPerHour), ("new-authors-per-peer-per-hour", newAuthorsPerPeerPerHour),
                                            ("discover", discover), ("peers-file", peersFile), ("forget-dead-after", forgetDeadAfter),
-                                           ("body-limit", bodyLimit), ("restore-grace", restoreGrace), ("profile", profile), ("log-level", logLevel)]
+                                           ("body-limit", bodyLimit), ("restore-grace", restoreGrace), ("profile", profile), ("log-level", logLevel),
+                                           ("log-format", logFormat)]
         for (k, v) in single { if let v { flags[k] = [v] } }
         if !seed.isEmpty { flags["seed"] = seed }
         if !trust.isEmpty { flags["trust"] = trust }

@@ -240,6 +240,8 @@ public actor Node {
             // durable outbox (accepted, readable as pending), never refused. A directory whose
             // identity never signed anything needs no check.
             core.fence(until: t + configuration.restoreGraceMillis)
+            log.info("start-up check: writes are accepted as pending until a known peer confirms this node's latest entries",
+                     metadata: ["at_most_seconds": "\(configuration.restoreGraceMillis / 1000)"])
             await store.setWriteFence("checking this node's own latest entries with peers after start (at most \(configuration.restoreGraceMillis / 1000) s)")
         } else if !((try? await store.pendingWrites()) ?? []).isEmpty {
             await liftFenceAndSignPending()
@@ -355,11 +357,15 @@ public actor Node {
             case .dialSeed(let address):
                 dialSeed(address)
             case .memberChanged(let u):
+                log.log(level: u.state == .alive ? .info : .notice, "member \(u.state)",
+                        metadata: ["member": "\(u.member.hex.prefix(12))", "address": "\(u.address)", "incarnation": "\(u.incarnation)"])
                 let peer = RememberedPeer(author: u.member, address: u.address, lastSeenMillis: Int64(now()), incarnation: u.incarnation)
                 Task { try? await store.savePeer(peer) }
             case .memberForgotten(let id):
+                log.info("member forgotten", metadata: ["member": "\(id.hex.prefix(12))"])
                 Task { try? await store.forgetPeer(id) }
             case .liftFence:
+                log.info("start-up check over: signing writes again")
                 Task { await self.liftFenceAndSignPending() }
             }
         }

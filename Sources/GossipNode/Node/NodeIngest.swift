@@ -78,6 +78,10 @@ extension Node {
         metrics.ingestSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         metrics.ingestBatches += 1
         for r in report.rejected { metrics.reject(r.label) }
+        for f in report.forks {
+            log.warning("fork found: two entries of one author at one place in its log; the author is quarantined",
+                        metadata: ["author": "\(f.author.hex.prefix(12))", "seq": "\(f.first.seq)", "from": "\(peer.hex.prefix(12))"])
+        }
         await afterStore(report.stored, forks: !report.forks.isEmpty, from: peer, pushOn: !viaSync || report.stored.count <= GossipNodeDefaults.pushAfterSyncMax)
         if report.held > 0, !viaSync { perform(core.gap(from: peer, now: t)) }
         return report

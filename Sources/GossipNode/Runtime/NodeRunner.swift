@@ -23,7 +23,13 @@ import Darwin
 /// finish, then the node says goodbye and the database is closed).
 public enum NodeRunner {
     public static func run(data: DataDirectory, settings: Settings) async throws {
-        var logger = Logger(label: "gossip-node")
+        let formatName = settings.value("log-format") ?? "text"
+        guard let format = NodeLogHandler.Format(rawValue: formatName) else {
+            throw UserError("--log-format \(formatName): expected text or json")
+        }
+        // systemd sets JOURNAL_STREAM when stderr goes to the journal: text lines get priorities.
+        let journald = getenv("JOURNAL_STREAM") != nil
+        var logger = Logger(label: "gossip-node") { NodeLogHandler(label: $0, format: format, journald: journald) }
         let levelName = settings.value("log-level") ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
             throw UserError("--log-level \(levelName): expected trace, debug, info, notice, warning, error or critical")

@@ -38,6 +38,7 @@ public struct Settings: Sendable {
         Option(name: "body-limit", defaultValue: String(1 << 20), multiple: false, help: "largest HTTP request body, in bytes"),
         Option(name: "restore-grace", defaultValue: "60s", multiple: false, help: "after a start, the longest this node waits for a known peer to confirm its own latest entries before signing again (fork-safe restore); writes meanwhile are accepted into the durable outbox, never refused; 0 disables"),
         Option(name: "profile", defaultValue: "lan", multiple: false, help: "protocol timing: lan (probe every 1 s, like Serf) or fast (5x faster, for local clusters)"),
+        Option(name: "log-format", defaultValue: "text", multiple: false, help: "text (with journald priorities when run by systemd) or json (one object per line)"),
         Option(name: "log-level", defaultValue: "info", multiple: false, help: "trace, debug, info, notice, warning, error or critical"),
     ]
 

@@ -1,0 +1,86 @@
+import CRDTLog
+import GossipClient
+import Logging
+
+/// How the node writes its log to standard error: plain text, with the journald priority
+/// prefix (`<N>`) when systemd's journal reads the stream (`JOURNAL_STREAM` is set), or one JSON
+/// object per line (`--log-format json`) for log shippers.
+public struct NodeLogHandler: LogHandler {
+    public enum Format: String, Sendable { case text, json }
+
+    public let label: String
+    public let format: Format
+    /// True when stderr goes to the journal: each text line starts with its syslog priority.
+    public let journald: Bool
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    /// The clock for timestamps (text and JSON), in ms since the epoch.
+    let now: @Sendable () -> UInt64
+
+    public init(label: String, format: Format, journald: Bool, now: @escaping @Sendable () -> UInt64 = wallClockMillis) {
+        self.label = label; self.format = format; self.journald = journald; self.now = now
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
+        if let m = event.metadata { all.merge(m) { _, new in new } }
+        writeStandardError(Self.line(level: event.level, message: "\(event.message)", metadata: all, label: label,
+                                     millis: now(), format: format, journald: journald))
+    }
+
+    /// The syslog priority of a level (what journald shows and filters by).
+    static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+
+    /// One log line (with its newline). Pure, for tests.
+    static func line(level: Logger.Level, message: String, metadata: Logger.Metadata, label: String, millis: UInt64,
+                     format: Format, journald: Bool) -> String {
+        let time = RFC3339.format(millis: Int64(clamping: millis))
+        let keys = metadata.keys.sorted()
+        switch format {
+        case .json:
+            var fields = ["\"time\":\(jsonString(time))", "\"level\":\(jsonString(level.rawValue))", "\"label\":\(jsonString(label))",
+                          "\"message\":\(jsonString(message))"]
+            for k in keys where !["time", "level", "label", "message"].contains(k) { fields.append("\(jsonString(k)):\(jsonString("\(metadata[k]!)"))") }
+            return "{" + fields.joined(separator: ",") + "}\n"
+        case .text:
+            let meta = keys.map { "\($0)=\(metadata[$0]!)" }.joined(separator: " ")
+            // The journal adds its own time; elsewhere each line carries one.
+            let head = journald ? "<\(priority(level))>" : "\(time) \(level.rawValue) "
+            return head + message + (meta.isEmpty ? "" : " " + meta) + "\n"
+        }
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20:
+                let hex = Array("0123456789abcdef")
+                out += "\\u00" + String(hex[Int(c.value >> 4)]) + String(hex[Int(c.value & 15)])
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
