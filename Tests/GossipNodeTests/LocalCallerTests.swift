@@ -59,3 +59,14 @@ struct LocalCallerTests {
         #expect(!HostPort.isIPAddressWithPort("10.0.0.1"))
     }
 }
+
+/// An advertised name is resolved once at start: member records carry numeric addresses.
+@Suite("Advertised addresses")
+struct AdvertisedAddressTests {
+    @Test func namesResolveToANumericAddress() {
+        let local = resolveNumeric("localhost")
+        #expect(local == "127.0.0.1" || local == "::1")
+        #expect(resolveNumeric("127.0.0.5") == "127.0.0.5")
+        #expect(local.map { IPAddress($0) != nil } == true)
+    }
+}

@@ -43,7 +43,14 @@ public enum NodeRunner {
         var config = NodeConfiguration()
         config.bind = try settings.hostPort("bind", defaultPort: GossipNodeDefaults.gossipPort)
         if let a = settings.value("advertise") {
-            guard let hp = HostPort(a, defaultPort: config.bind.port) else { throw UserError("--advertise \(a): expected HOST:PORT") }
+            guard var hp = HostPort(a, defaultPort: config.bind.port) else { throw UserError("--advertise \(a): expected HOST:PORT") }
+            // Member records carry numeric addresses (peers never resolve names): resolve it once, here.
+            if IPAddress(hp.host) == nil {
+                guard let ip = resolveNumeric(hp.host) else {
+                    throw UserError("--advertise \(a): cannot resolve \(hp.host) to an address; give an IP address (e.g. this host's tailnet address)")
+                }
+                hp.host = ip
+            }
             config.advertise = hp
         } else if config.bind.host == "0.0.0.0" {
             config.advertise = HostPort(host: reachableLocalAddress(), port: config.bind.port)
@@ -142,4 +149,23 @@ struct NodeService: Service {
         }
         await node.store.close()
     }
+}
+
+/// The first numeric address (IPv4 preferred) `host` resolves to, or nil. Blocking: start-up only.
+func resolveNumeric(_ host: String) -> String? {
+    var hints = addrinfo()
+    hints.ai_socktype = Platform.streamSocket
+    var res: UnsafeMutablePointer<addrinfo>?
+    guard getaddrinfo(host, nil, &hints, &res) == 0, let first = res else { return nil }
+    defer { freeaddrinfo(res) }
+    var found: [String] = []
+    var p: UnsafeMutablePointer<addrinfo>? = first
+    while let ai = p {
+        var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        if getnameinfo(ai.pointee.ai_addr, ai.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+            found.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        p = ai.pointee.ai_next
+    }
+    return found.first { !$0.contains(":") } ?? found.first
 }
