@@ -90,19 +90,19 @@ struct Attack {
             let sealer = FrameSealer(sendKey: keys.sendKey)
             switch i % 4 {
             case 0:  // oversized frame length
-                s.send(Array(try! sealer.seal([]).prefix(24)) + [0xff, 0xff, 0xff, 0xf0] + randomBytes(64))
+                s.send(Array(try sealer.seal([]).prefix(24)) + [0xff, 0xff, 0xff, 0xf0] + randomBytes(64))
             case 1:  // tampered frame
-                var f = try! sealer.seal(Message.syncDone.frame)
+                var f = try sealer.seal(Message.syncDone.frame)
                 f[f.count - 3] ^= 0x40
                 s.send(f)
             default:  // a peer that sends forged entries in a sync session
                 var batch: [[UInt8]] = []
                 for j in 0..<25 { batch.append(forgedEntry(i * 100 + j, victim: keys.peer)) }
                 forgedTCP += batch.count
-                s.send(try! sealer.seal(Message.hello(versions: WireLimits.protocolVersions, agent: "attacker", address: "\(from ?? "127.0.0.1"):1").frame))
-                s.send(try! sealer.seal(Message.versionVector(heads: [], quarantined: []).frame))
-                s.send(try! sealer.seal(Message.entries(batch).frame))
-                s.send(try! sealer.seal(Message.syncDone.frame, final: true))
+                s.send(try sealer.seal(Message.hello(versions: WireLimits.protocolVersions, agent: "attacker", address: "\(from ?? "127.0.0.1"):1").frame))
+                s.send(try sealer.seal(Message.versionVector(heads: [], quarantined: []).frame))
+                s.send(try sealer.seal(Message.entries(batch).frame))
+                s.send(try sealer.seal(Message.syncDone.frame, final: true))
                 _ = s.receive(65_536)
             }
         }

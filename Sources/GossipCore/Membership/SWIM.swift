@@ -327,7 +327,7 @@ public struct SWIM: Sendable {
             if u.isOwnClaim {
                 // Our own record from an earlier run (a clock that stepped back): outrank it.
                 guard u.incarnation > incarnation, trusted || u.hasValidSignature else { return }
-                setIncarnation(u.incarnation + 1)
+                setIncarnation(min(u.incarnation, WireLimits.maxIncarnation - 1) + 1)  // trusted input may come from a database
                 enqueue(selfUpdate, boost: true)
             } else if u.incarnation == incarnation {
                 // Someone thinks we are suspect or dead: refute with a higher incarnation.

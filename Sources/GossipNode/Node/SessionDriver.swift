@@ -79,8 +79,10 @@ extension Node {
             for frame in frames where !frame.isEmpty {
                 let message: Message
                 do { message = try Message.decode(frame: frame) } catch { throw SessionError.malformed(error) }
+                // Mutated in place (no copy of the machine's buffers per frame).
+                guard syncSessions[id] != nil else { throw SessionError.closed }
                 let effects: [SyncSession.Effect]
-                do { effects = try syncSessions[id]!.receive(message, registry: &registry) } catch { throw SessionError(error) }
+                do { effects = try syncSessions[id]?.receive(message, registry: &registry) ?? [] } catch { throw SessionError(error) }
                 for effect in effects {
                     switch effect {
                     case .learnPeer(let address):
@@ -99,7 +101,7 @@ extension Node {
                             // A big catch-up (a laptop back after a week) says how it is going.
                             nextProgressLog = now() + 5_000
                             log.info("catching up", metadata: ["from": "\(peer.hex.prefix(12))", "entries": "\(total)",
-                                                               "per_second": "\(total * 1000 / max(1, Int(now() - started)))"])
+                                                               "per_second": "\(total * 1000 / max(1, Int(elapsed(since: started))))"])
                         }
                     case .forkProofs(let proofs):
                         for p in proofs {
@@ -129,9 +131,9 @@ extension Node {
         let theirs = syncSessions[id]?.theirHead(of: identity.publicKey) ?? 0
         let ours = await store.head(of: identity.publicKey)?.seq ?? 0
         let confirmed = knownBefore && theirs <= ours
-        if received >= 1_000 || now() - started >= 5_000 {
+        if received >= 1_000 || elapsed(since: started) >= 5_000 {
             log.info("caught up", metadata: ["from": "\(peer.hex.prefix(12))", "entries": "\(received)",
-                                             "seconds": "\(Double(now() - started) / 1000)",
+                                             "seconds": "\(Double(elapsed(since: started)) / 1000)",
                                              "committing_seconds": "\(Double(timing.commitNanos / 1_000_000) / 1000)",
                                              "waiting_for_verification_seconds": "\(Double(timing.verifyWaitNanos / 1_000_000) / 1000)"])
         }
@@ -180,6 +182,12 @@ extension Node {
     }
 
     func nextOutput(of id: UInt64) -> SyncSession.Output? { syncSessions[id]?.next() }
+
+    /// Milliseconds since `start` by the node's clock; 0 if the clock stepped back meanwhile.
+    func elapsed(since start: UInt64) -> UInt64 {
+        let t = now()
+        return t > start ? t - start : 0
+    }
 
     /// A frame of `id` went out: it is making progress (see ``sessionWatchdog(_:channel:)``).
     func noteFrame(of id: UInt64) { registry.frame(of: id, now: now()) }

@@ -51,36 +51,21 @@ public struct NodeLogHandler: LogHandler {
     static func line(level: Logger.Level, message: String, metadata: Logger.Metadata, label: String, millis: UInt64,
                      format: Format, journald: Bool) -> String {
         let time = RFC3339.format(millis: Int64(clamping: millis))
-        let keys = metadata.keys.sorted()
+        let pairs = metadata.sorted { $0.key < $1.key }
         switch format {
         case .json:
             var fields = ["\"time\":\(jsonString(time))", "\"level\":\(jsonString(level.rawValue))", "\"label\":\(jsonString(label))",
                           "\"message\":\(jsonString(message))"]
-            for k in keys where !["time", "level", "label", "message"].contains(k) { fields.append("\(jsonString(k)):\(jsonString("\(metadata[k]!)"))") }
+            for (k, v) in pairs where !["time", "level", "label", "message"].contains(k) { fields.append("\(jsonString(k)):\(jsonString("\(v)"))") }
             return "{" + fields.joined(separator: ",") + "}\n"
         case .text:
-            let meta = keys.map { "\($0)=\(metadata[$0]!)" }.joined(separator: " ")
+            let meta = pairs.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             // The journal adds its own time; elsewhere each line carries one.
             let head = journald ? "<\(priority(level))>" : "\(time) \(level.rawValue) "
             return head + message + (meta.isEmpty ? "" : " " + meta) + "\n"
         }
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let hex = Array("0123456789abcdef")
-                out += "\\u00" + String(hex[Int(c.value >> 4)]) + String(hex[Int(c.value & 15)])
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal, with the same escaping as every other JSON the node writes.
+    static func jsonString(_ s: String) -> String { JSON.serialize(.string(s)) }
 }
