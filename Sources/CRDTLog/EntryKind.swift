@@ -9,6 +9,8 @@ public enum EntryKind {
     public static let breaker = "breaker"
     /// A benchmark observation: payload ``BenchmarkPayload``.
     public static let benchmark = "benchmark"
+    /// A new identity continuing a forked one: payload ``Succession``, seq 1 of its author.
+    public static let successor = "identity.successor"
 
     /// Kinds are 1...32 bytes of `[a-z0-9._-]`.
     public static func isWellFormed(_ kind: String) -> Bool {

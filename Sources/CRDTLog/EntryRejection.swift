@@ -27,6 +27,9 @@ public enum EntryRejection: Error, Sendable, Hashable, CustomStringConvertible {
     case quarantined
     /// This entry and a stored one prove a fork; the proof was kept and the author quarantined.
     case fork
+    /// An `identity.successor` entry that is not seq 1 of its author, or whose predecessor's
+    /// signature does not verify (see ``Succession``).
+    case badSuccession(String)
 
     public var label: String {
         switch self {
@@ -43,6 +46,7 @@ public enum EntryRejection: Error, Sendable, Hashable, CustomStringConvertible {
         case .holdBufferFull: "hold_buffer_full"
         case .quarantined: "quarantined"
         case .fork: "fork"
+        case .badSuccession: "bad_succession"
         }
     }
 
@@ -69,6 +73,7 @@ public enum EntryRejection: Error, Sendable, Hashable, CustomStringConvertible {
         case .holdBufferFull: "arrived before its predecessor and the hold buffer is full; offered again later"
         case .quarantined: "author is quarantined for forking its log"
         case .fork: "fork: a different entry with this author and seq is known"
+        case .badSuccession(let why): "invalid successor announcement: \(why)"
         }
     }
 }

@@ -25,8 +25,13 @@ public enum EntryVerifier {
     }
 
     /// An entry already decoded: its signature.
+    /// A successor announcement also needs its predecessor's signature (``Succession``).
     @Sendable public static func check(entry e: Entry) -> Result<Entry, EntryRejection> {
-        e.verifySignature() ? .success(e) : .failure(.badSignature)
+        guard e.verifySignature() else { return .failure(.badSignature) }
+        if e.kind == EntryKind.successor {
+            do throws(EntryRejection) { _ = try Succession(entry: e) } catch { return .failure(error) }
+        }
+        return .success(e)
     }
 
     /// A batch of encoded entries on all cores, results in input order. Blocks the caller: call

@@ -90,11 +90,13 @@ extension LogStore {
         defer { try? db.execute("DETACH DATABASE rebuild") }
         try db.execute(Schema.viewTables("rebuild"))
         let writer = ViewWriter(db: db, schema: "rebuild")
-        let authors = try db.query("SELECT author FROM authors WHERE quarantined = 0 ORDER BY author").compactMap { $0[0].blob }
+        let authors = try db.query("SELECT author FROM authors ORDER BY author").compactMap { $0[0].blob.flatMap(Bytes32.init) }
         try db.transaction { () throws(SQLiteError) in
             for a in authors {
-                let s = try db.statement("SELECT header, payload FROM entries WHERE author = ? ORDER BY seq")
-                try s.bind([.blob(a)])
+                // A quarantined author counts below its fork point only.
+                let below = forkPoints[a] ?? UInt64(Int64.max)
+                let s = try db.statement("SELECT header, payload FROM entries WHERE author = ? AND seq < ? ORDER BY seq")
+                try s.bind([.blob(a.bytes), .int(Int64(clamping: below))])
                 var entries: [Entry] = []
                 while try s.step() { if let e = try? Entry(signedHeader: s.blob(0), payload: s.blob(1)) { entries.append(e) } }
                 for e in entries { try writer.apply(e) }
@@ -104,6 +106,7 @@ extension LogStore {
             ("memories", "author, key, seq, entry_id, hlc, category, content, tags, project, meta, host"),
             ("breakers", "provider, model, author, seq, entry_id, hlc, state, reason, resets_at, host"),
             ("benchmarks", "author, seq, entry_id, provider, model, metric, value, recorded_at, host"),
+            ("successions", "successor, predecessor, predecessor_seq, predecessor_head, hlc, host"),
         ]
         for (table, columns) in tables {
             let extra = try db.query("SELECT count(*) FROM (SELECT \(columns) FROM main.\(table) EXCEPT SELECT \(columns) FROM rebuild.\(table))")

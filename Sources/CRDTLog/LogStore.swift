@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -29,6 +30,13 @@ public struct StoreConfiguration: Sendable {
     }
 }
 
+/// One write of this node's own, before it is signed.
+struct LocalWrite: Sendable {
+    var kind: String
+    var key: String
+    var payload: [UInt8]
+}
+
 /// The outcome of ingesting a batch of entries from elsewhere.
 public struct IngestReport: Sendable {
     /// Entries stored for the first time, in the order stored (including released held ones).
@@ -39,7 +47,8 @@ public struct IngestReport: Sendable {
     public var held = 0
     /// Entries refused, with why.
     public var rejected: [EntryRejection] = []
-    /// Forks detected by this batch; their authors are now quarantined.
+    /// Forks detected by this batch (new, or lower than the fork point known before); their
+    /// authors are quarantined from the proof's fork point on.
     public var forks: [ForkProof] = []
 
     public init() {}
@@ -59,8 +68,15 @@ public actor LogStore {
     /// The node's own key pair; nil for offline tools that only read or import.
     public nonisolated let identity: SigningKeyPair?
     public nonisolated let configuration: StoreConfiguration
+    /// Per author, the contiguous entries served: everything stored, except that an author
+    /// quarantined for forking is served only below its fork point.
     var heads: [AuthorID: AuthorHead] = [:]
     var quarantined: Set<AuthorID> = []
+    /// The fork point of each quarantined author: the lowest seq any fork proof held disputes.
+    /// Entries below it are kept, served and shown; from it on, none are.
+    var forkPoints: [AuthorID: UInt64] = [:]
+    /// Trust and blocks, with successors (read off the actor by ``isTrusted(_:)``).
+    nonisolated let policy: Mutex<TrustPolicy>
     var clock = HybridLogicalClock()
     var held = HeldEntries()
     var cachedDigest: Bytes32?
@@ -84,23 +100,52 @@ public actor LogStore {
         try Schema.migrate(db)
         var loadedHeads: [AuthorID: AuthorHead] = [:]
         var loadedQuarantine: Set<AuthorID> = []
+        var loadedForkPoints: [AuthorID: UInt64] = [:]
         var loadedClock = HybridLogicalClock()
+        var loadedPolicy = TrustPolicy(trusted: configuration.trusted, blocked: configuration.blocked, me: identity?.publicKey)
         do {
+            for row in try db.query("SELECT header, payload FROM entries WHERE kind = ? AND seq = 1", [.text(EntryKind.successor)]) {
+                if let e = try? Entry(signedHeader: row[0].blob ?? [], payload: row[1].blob ?? []), let s = try? Succession(entry: e) {
+                    loadedPolicy.add(s)
+                }
+            }
+            for row in try db.query("SELECT first, second FROM fork_proofs") {
+                // A proof's fork point: the lower of its two seqs (see ``ForkProof``).
+                if let p = try? ForkProof(first: row[0].blob ?? [], second: row[1].blob ?? []) { loadedForkPoints[p.author] = p.first.seq }
+            }
             for row in try db.query("SELECT author, seq, head, head_hlc, quarantined FROM authors") {
                 guard let a = row[0].blob.flatMap(Bytes32.init), let head = row[2].blob.flatMap(Bytes32.init) else { continue }
-                if configuration.blocked.contains(a) {
+                if loadedPolicy.isBlocked(a) {
                     try Self.purge(author: a, db: db)
+                    loadedForkPoints[a] = nil
                     continue
                 }
-                if row[4].int == 1 { loadedQuarantine.insert(a); continue }
                 let hlc = HLCTimestamp(rawValue: UInt64(bitPattern: row[3].int ?? 0))
-                loadedHeads[a] = AuthorHead(seq: UInt64(row[1].int ?? 0), head: head, hlc: hlc)
                 loadedClock.observe(hlc)
+                if row[4].int == 1 {
+                    loadedQuarantine.insert(a)
+                    let f = loadedForkPoints[a] ?? 1
+                    loadedForkPoints[a] = f
+                    if let h = try Self.lastEntry(author: a, below: f, db: db) { loadedHeads[a] = h }
+                    continue
+                }
+                loadedHeads[a] = AuthorHead(seq: UInt64(row[1].int ?? 0), head: head, hlc: hlc)
             }
         } catch { throw .storage(error) }
         heads = loadedHeads
         quarantined = loadedQuarantine
+        forkPoints = loadedForkPoints.filter { loadedQuarantine.contains($0.key) }
+        loadedPolicy.forked = loadedQuarantine
+        policy = Mutex(loadedPolicy)
         clock = loadedClock
+    }
+
+    /// The head of an author's entries stored below seq `limit` (entries are contiguous from 1).
+    static func lastEntry(author: AuthorID, below limit: UInt64, db: SQLiteDatabase) throws(SQLiteError) -> AuthorHead? {
+        guard let row = try db.query("SELECT seq, id, hlc FROM entries WHERE author = ? AND seq < ? ORDER BY seq DESC LIMIT 1",
+                                     [.blob(author.bytes), .int(Int64(clamping: limit))]).first,
+              let id = row[1].blob.flatMap(Bytes32.init) else { return nil }
+        return AuthorHead(seq: UInt64(row[0].int ?? 0), head: id, hlc: HLCTimestamp(rawValue: UInt64(bitPattern: row[2].int ?? 0)))
     }
 
     /// Closes the database. Further calls fail with a storage error.
@@ -116,6 +161,7 @@ public actor LogStore {
     private static func purge(author a: AuthorID, db: SQLiteDatabase) throws(SQLiteError) {
         try db.transaction { () throws(SQLiteError) in
             try ViewWriter(db: db, schema: "main").removeAuthor(a)
+            try db.run("DELETE FROM continued WHERE predecessor = ?", [.blob(a.bytes)])
             try db.run("DELETE FROM entries WHERE author = ?", [.blob(a.bytes)])
             try db.run("DELETE FROM authors WHERE author = ?", [.blob(a.bytes)])
             try db.run("DELETE FROM fork_proofs WHERE author = ?", [.blob(a.bytes)])
@@ -135,7 +181,7 @@ public actor LogStore {
         return d
     }
 
-    /// Entries stored and served (quarantined authors excluded).
+    /// Entries served (of quarantined authors, those below the fork point).
     public func entryCount() -> UInt64 { heads.values.reduce(0) { $0 + $1.seq } }
 
     public func head(of author: AuthorID) -> AuthorHead? { heads[author] }
@@ -145,20 +191,28 @@ public actor LogStore {
     public func seqs(of authors: Set<AuthorID>) -> [AuthorID: UInt64] {
         var out: [AuthorID: UInt64] = [:]
         for a in authors {
-            if quarantined.contains(a) || configuration.blocked.contains(a) { out[a] = .max } else if let h = heads[a] { out[a] = h.seq }
+            if quarantined.contains(a) || isBlocked(a) { out[a] = .max } else if let h = heads[a] { out[a] = h.seq }
         }
         return out
     }
 
     public func quarantinedAuthors() -> Set<AuthorID> { quarantined }
 
+    /// Each quarantined author's fork point: entries below it are served and shown, none from it on.
+    public func forkPointsByAuthor() -> [AuthorID: UInt64] { forkPoints }
+
     /// How many entries wait for a predecessor, and the lowest seq waiting per author.
     public func heldEntries() -> (count: Int, waiting: [AuthorID: UInt64]) { (held.count, held.waiting) }
 
-    /// True when `author` reads as trusted: this node, a listed author, or anyone when the list is empty.
-    public nonisolated func isTrusted(_ author: AuthorID) -> Bool {
-        author == identity?.publicKey || configuration.trusted.isEmpty || configuration.trusted.contains(author)
-    }
+    /// True when `author` reads as trusted: this node, a listed author, anyone when the list is
+    /// empty, or a successor that inherits a listed author's trust (``TrustPolicy/isTrusted(_:)``).
+    public nonisolated func isTrusted(_ author: AuthorID) -> Bool { policy.withLock { $0.isTrusted(author) } }
+
+    /// True when `author` is blocked: listed, or the successor of a blocked author (``TrustPolicy/isBlocked(_:)``).
+    public nonisolated func isBlocked(_ author: AuthorID) -> Bool { policy.withLock { $0.isBlocked(author) } }
+
+    /// The trust rules as they stand (a copy).
+    public nonisolated var trustPolicy: TrustPolicy { policy.withLock { $0 } }
 
     /// Pauses or resumes local writes (fork-safe restore).
     public func setWriteFence(_ reason: String?) { writeFence = reason }
@@ -180,30 +234,45 @@ public actor LogStore {
 
     /// ``append(kind:key:payload:now:)``, removing outbox row `outboxRow` in the same transaction.
     func append(kind: String, key: String, payload: [UInt8], now: UInt64, outboxRow: Int64?) throws(StoreError) -> Entry {
+        let entries = try appendAll([LocalWrite(kind: kind, key: key, payload: payload)], now: now) { () throws(SQLiteError) in
+            if let row = outboxRow { try db.run("DELETE FROM outbox WHERE id = ?", [.int(row)]) }
+        }
+        guard let e = entries.first else { throw .noIdentity }
+        return e
+    }
+
+    /// Signs and stores `writes` in order, in one durable transaction with `also`: all or none.
+    func appendAll(_ writes: [LocalWrite], now: UInt64, also: () throws(SQLiteError) -> Void = {}) throws(StoreError) -> [Entry] {
         guard let keyPair = identity else { throw .noIdentity }
         let me = keyPair.publicKey
         guard !quarantined.contains(me) else { throw .ownAuthorQuarantined }
         if let fence = writeFence { throw .writesFenced(reason: fence) }
-        let head = heads[me]
+        var head = heads[me]
         var nextClock = clock
-        let hlc = nextClock.next(wallMillis: now)
-        let entry: Entry
-        do throws(EntryRejection) {
-            entry = try Entry.sign(keyPair: keyPair, seq: (head?.seq ?? 0) + 1, prev: head?.head ?? .zero, hlc: hlc,
-                                   kind: kind, key: key, payload: payload)
-        } catch { throw .invalidEntry(error) }
+        var entries: [Entry] = []
+        entries.reserveCapacity(writes.count)
+        for w in writes {
+            let hlc = nextClock.next(wallMillis: now)
+            let entry: Entry
+            do throws(EntryRejection) {
+                entry = try Entry.sign(keyPair: keyPair, seq: (head?.seq ?? 0) + 1, prev: head?.head ?? .zero, hlc: hlc,
+                                       kind: w.kind, key: w.key, payload: w.payload)
+            } catch { throw .invalidEntry(error) }
+            entries.append(entry)
+            head = AuthorHead(seq: entry.seq, head: entry.id, hlc: entry.hlc)
+        }
         do {
             try syncMode(full: configuration.durableCommits)
             try db.transaction { () throws(SQLiteError) in
-                try store(entry, now: now)
-                try saveHead(me, AuthorHead(seq: entry.seq, head: entry.id, hlc: entry.hlc))
-                if let row = outboxRow { try db.run("DELETE FROM outbox WHERE id = ?", [.int(row)]) }
+                for e in entries { try store(e, now: now) }
+                if let head { try saveHead(me, head) }
+                try also()
             }
         } catch { throw .storage(error) }
         clock = nextClock
-        heads[me] = AuthorHead(seq: entry.seq, head: entry.id, hlc: entry.hlc)
-        cachedDigest = nil
-        return entry
+        heads[me] = head
+        if !entries.isEmpty { cachedDigest = nil }
+        return entries
     }
 
     /// Inserts one entry whose place in its chain was checked, and applies it to the views.
@@ -250,7 +319,7 @@ public actor LogStore {
             }
         }
         valid.sort { ($0.author, $0.seq) < ($1.author, $1.seq) }
-        let before = (heads, quarantined, clock)
+        let before = (heads, quarantined, forkPoints, clock)
         do {
             try syncMode(full: false)
             try db.transaction { () throws(SQLiteError) in
@@ -259,8 +328,14 @@ public actor LogStore {
             }
         } catch {
             // Nothing of this batch was stored; the peer will offer it again.
-            (heads, quarantined, clock) = before
+            (heads, quarantined, forkPoints, clock) = before
             throw .storage(error)
+        }
+        let successions = report.stored.filter { $0.kind == EntryKind.successor }.compactMap { try? Succession(entry: $0) }
+        let forked = quarantined
+        policy.withLock { p in
+            for s in successions { p.add(s) }
+            p.forked = forked
         }
         if !report.stored.isEmpty || !report.forks.isEmpty { cachedDigest = nil }
         return report
@@ -277,8 +352,11 @@ public actor LogStore {
 
     /// Puts one verified entry where it belongs: stored (true), duplicate, held, fork proof, or refused.
     private func placeOne(_ e: Entry, now: UInt64, report: inout IngestReport) throws(SQLiteError) -> Bool {
-        if configuration.blocked.contains(e.author) { report.rejected.append(.blocked); return false }
-        if quarantined.contains(e.author) { report.rejected.append(.quarantined); return false }
+        if isBlocked(e.author) { report.rejected.append(.blocked); return false }
+        if let f = forkPoints[e.author], e.seq >= f { report.rejected.append(.quarantined); return false }
+        if e.kind == EntryKind.successor, let s = try? Succession(entry: e), !policy.withLock({ $0.admits(s) }) {
+            report.rejected.append(.blocked); return false
+        }
         if e.hlc.millis > now &+ configuration.maxClockSkewMillis {
             report.rejected.append(.fromTheFuture(aheadMillis: e.hlc.millis - now)); return false
         }
@@ -322,33 +400,60 @@ public actor LogStore {
 
     private func recordFork(_ a: EntryHeader, _ b: EntryHeader, now: UInt64, report: inout IngestReport) throws(SQLiteError) {
         guard let proof = try? ForkProof(a, b) else { report.rejected.append(.invalidChain("conflicting entry")); return }
-        try quarantine(proof, now: now)
-        report.forks.append(proof)
-        report.rejected.append(.fork)
+        if try quarantine(proof, now: now) {
+            report.forks.append(proof)
+            report.rejected.append(.fork)
+        } else {
+            report.rejected.append(.quarantined)
+        }
     }
 
-    private func quarantine(_ proof: ForkProof, now: UInt64) throws(SQLiteError) {
+    /// Quarantines the proof's author from the proof's fork point on, or moves its fork point
+    /// lower. Entries below the fork point stay in the views (rebuilt for this author from
+    /// them); the author is served only below it. Returns false when the proof shows nothing
+    /// new (its fork point is not below the one known).
+    private func quarantine(_ proof: ForkProof, now: UInt64) throws(SQLiteError) -> Bool {
         let a = proof.author
-        try db.run("INSERT OR IGNORE INTO fork_proofs(author, first, second, detected_at) VALUES (?, ?, ?, ?)",
+        let f = proof.first.seq
+        if let known = forkPoints[a], known <= f { return false }
+        try db.run("INSERT OR REPLACE INTO fork_proofs(author, first, second, detected_at) VALUES (?, ?, ?, ?)",
                    [.blob(a.bytes), .blob(proof.first.signedHeader), .blob(proof.second.signedHeader), .int(Int64(now))])
         try db.run("""
             INSERT INTO authors(author, seq, head, head_hlc, quarantined) VALUES (?, 0, ?, 0, 1)
             ON CONFLICT(author) DO UPDATE SET quarantined = 1
             """, [.blob(a.bytes), .blob(EntryID.zero.bytes)])
         try views.removeAuthor(a)
-        heads[a] = nil
+        let s = try db.statement("SELECT header, payload FROM entries WHERE author = ? AND seq < ? ORDER BY seq")
+        try s.bind([.blob(a.bytes), .int(Int64(clamping: f))])
+        var kept: [Entry] = []
+        while try s.step() {
+            if let e = try? Entry(signedHeader: s.blob(0), payload: s.blob(1)) { kept.append(e) }
+            if kept.count == 1024 { for e in kept { try views.apply(e) }; kept.removeAll(keepingCapacity: true) }
+        }
+        for e in kept { try views.apply(e) }
+        heads[a] = try Self.lastEntry(author: a, below: f, db: db)
+        forkPoints[a] = f
         quarantined.insert(a)
         held.drop(author: a)
+        return true
     }
 
-    /// Stores a fork proof received from a peer (after checking it) and quarantines its author.
-    /// Returns false when the author was already quarantined.
+    /// Stores a fork proof received from a peer (after checking it): quarantines its author, or
+    /// moves its fork point lower. Returns false when it shows nothing new.
     @discardableResult
     public func ingest(proof: ForkProof, now: UInt64) throws(StoreError) -> Bool {
-        guard !quarantined.contains(proof.author), !configuration.blocked.contains(proof.author) else { return false }
+        guard !isBlocked(proof.author) else { return false }
+        if let known = forkPoints[proof.author], known <= proof.first.seq { return false }
+        let before = (heads, quarantined, forkPoints)
         do {
-            try db.transaction { () throws(SQLiteError) in try quarantine(proof, now: now) }
-        } catch { throw .storage(error) }
+            try syncMode(full: false)
+            try db.transaction { () throws(SQLiteError) in _ = try quarantine(proof, now: now) }
+        } catch {
+            (heads, quarantined, forkPoints) = before
+            throw .storage(error)
+        }
+        let forked = quarantined
+        policy.withLock { $0.forked = forked }
         cachedDigest = nil
         return true
     }
@@ -365,12 +470,14 @@ public actor LogStore {
 
     // MARK: - Reading entries
 
-    /// An author's entries with seq > `afterSeq`, in seq order (none for quarantined or blocked authors).
+    /// An author's entries with seq > `afterSeq`, in seq order (none for blocked authors; for a
+    /// quarantined author only those below its fork point).
     public func entries(author: AuthorID, afterSeq: UInt64, limit: Int) throws(StoreError) -> [Entry] {
-        guard !quarantined.contains(author), !configuration.blocked.contains(author) else { return [] }
+        guard !isBlocked(author) else { return [] }
+        let below = forkPoints[author] ?? UInt64(Int64.max)
         do {
-            let s = try db.statement("SELECT header, payload FROM entries WHERE author = ? AND seq > ? ORDER BY seq LIMIT ?")
-            try s.bind([.blob(author.bytes), .int(Int64(clamping: afterSeq)), .int(Int64(limit))])
+            let s = try db.statement("SELECT header, payload FROM entries WHERE author = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?")
+            try s.bind([.blob(author.bytes), .int(Int64(clamping: afterSeq)), .int(Int64(clamping: below)), .int(Int64(limit))])
             var out: [Entry] = []
             while try s.step() {
                 if let e = try? Entry(signedHeader: s.blob(0), payload: s.blob(1)) { out.append(e) }

@@ -78,9 +78,9 @@ public struct BenchmarkSummary: Sendable, Hashable {
 
 extension LogStore {
     private func trustFilter(column: String, into args: inout [SQLValue]) -> String? {
-        guard !configuration.trusted.isEmpty else { return nil }
-        var authors = Array(configuration.trusted)
-        if let me = identity?.publicKey { authors.append(me) }
+        let p = trustPolicy
+        guard !p.trusted.isEmpty else { return nil }
+        let authors = Array(p.trustedAuthors)
         args.append(contentsOf: authors.map { .blob($0.bytes) })
         return "\(column) IN (\(Array(repeating: "?", count: authors.count).joined(separator: ",")))"
     }

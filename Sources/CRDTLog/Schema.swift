@@ -31,6 +31,16 @@ enum Schema {
             host TEXT NOT NULL,
             PRIMARY KEY(author, seq)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS \(schema).benchmarks_series ON benchmarks(provider, model, metric, recorded_at);
+        \(successionsTable(schema))
+        """
+    }
+
+    /// Successor announcements (``Succession``), derived from `identity.successor` entries.
+    static func successionsTable(_ schema: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS \(schema).successions(
+            successor BLOB PRIMARY KEY, predecessor BLOB NOT NULL, predecessor_seq INTEGER NOT NULL,
+            predecessor_head BLOB NOT NULL, hlc INTEGER NOT NULL, host TEXT NOT NULL) WITHOUT ROWID;
         """
     }
 
@@ -63,6 +73,11 @@ enum Schema {
         """
         CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL,
             payload BLOB NOT NULL, accepted_at INTEGER NOT NULL);
+        """,
+        // 5: successor identities (a view), and how far back this node has re-signed its
+        // predecessor's forked branch under its successor identity.
+        successionsTable("main") + """
+        CREATE TABLE continued(predecessor BLOB PRIMARY KEY, from_seq INTEGER NOT NULL) WITHOUT ROWID;
         """,
     ]
 

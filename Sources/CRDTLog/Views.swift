@@ -11,7 +11,8 @@ struct ViewWriter {
 
     /// The statements, built once per schema (they are the keys of the statement cache).
     private struct SQL {
-        let insertMemory, selectMemory, selectAuthorMemories, updateMemory, deleteMemory, deleteFTS, insertFTS, upsertBreaker, insertBenchmark: String
+        let insertMemory, selectMemory, selectAuthorMemories, updateMemory, deleteMemory, deleteFTS, insertFTS, upsertBreaker, insertBenchmark,
+            insertSuccession: String
         init(_ schema: String) {
             insertMemory = """
                 INSERT OR IGNORE INTO \(schema).memories(author, key, seq, entry_id, hlc, category, content, tags, project, meta, host)
@@ -39,6 +40,10 @@ struct ViewWriter {
                 INSERT OR IGNORE INTO \(schema).benchmarks(author, seq, entry_id, provider, model, metric, value, recorded_at, host)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
+            insertSuccession = """
+                INSERT OR IGNORE INTO \(schema).successions(successor, predecessor, predecessor_seq, predecessor_head, hlc, host)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """
         }
     }
 
@@ -63,6 +68,10 @@ struct ViewWriter {
         case EntryKind.benchmark:
             guard let p = BenchmarkPayload(json: e.payload), p.value.isFinite else { return 0 }
             try insertBenchmark(e, p)
+        case EntryKind.successor:
+            guard let s = try? Succession(entry: e) else { return 0 }
+            try db.run(sql.insertSuccession, [.blob(s.successor.bytes), .blob(s.predecessor.bytes), .int(Int64(s.predecessorSeq)),
+                                              .blob(s.predecessorHead.bytes), .int(Int64(bitPattern: e.hlc.rawValue)), .text(s.host ?? "")])
         default:
             break  // a kind from a newer version: stored and relayed, not viewed
         }
@@ -126,6 +135,7 @@ struct ViewWriter {
         let removed = db.changes
         try db.run("DELETE FROM \(schema).breakers WHERE author = ?", [a])
         try db.run("DELETE FROM \(schema).benchmarks WHERE author = ?", [a])
+        try db.run("DELETE FROM \(schema).successions WHERE successor = ?", [a])
         return -removed
     }
 }

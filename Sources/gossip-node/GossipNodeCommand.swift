@@ -168,6 +168,10 @@ struct Status: ParsableCommand {
         if json { print(JSON.serialize(j)); return }
         func n(_ v: JSONValue?) -> String { v?.numberValue.map { String(Int64($0)) } ?? "?" }
         print("author      \(j["author"]?.stringValue ?? "?")")
+        if let previous = j["identity"]?["successor_of"]?.stringValue {
+            print("identity    successor of \(previous): the previous identity forked (see `status --json` .identity.advice);")
+            print("            add this author to the trust lists that named the previous one")
+        }
         print("address     \(j["address"]?.stringValue ?? "?")  host \(j["host"]?.stringValue ?? "?")")
         print("entries     \(n(j["entries"])) from \(n(j["authors"])) author(s), \(n(j["held"])) held, \(n(j["quarantined"])) quarantined")
         print("digest      \(j["digest"]?.stringValue ?? "?")")

@@ -131,9 +131,12 @@ struct StoreTests {
         let r2 = try await s.ingest(second, now: now)
         #expect(r2.forks.count == 1)
         #expect(await s.quarantinedAuthors() == [kp.publicKey])
-        #expect(await s.versionVector().heads[kp.publicKey] == nil)
-        #expect(try await s.entries(author: kp.publicKey, afterSeq: 0, limit: 10).isEmpty)
-        #expect(try await s.memories(MemoryQuery()).isEmpty)
+        #expect(await s.forkPointsByAuthor() == [kp.publicKey: 4])
+        // Everything before the fork point stays: served, and in the views (branch a's writes to
+        // k0 and k1 no longer show; the common entries' do again).
+        #expect(await s.versionVector().heads[kp.publicKey]?.seq == 3)
+        #expect(try await s.entries(author: kp.publicKey, afterSeq: 0, limit: 10).map(\.seq) == [1, 2, 3])
+        #expect(try await s.memories(MemoryQuery()).map(\.content).sorted() == ["entry number 0", "entry number 1", "entry number 2"])
         #expect(try await s.forkProofs().count == 1)
         // Nothing more from it is accepted.
         let more = try await s.ingest(Fixtures.chain(kp, count: 1, startSeq: 6, prev: first[1].id, startMillis: Fixtures.t0 + 500), now: now)

@@ -34,9 +34,22 @@ struct SyncPlanTests {
         #expect(plan.first?.after == 9)
     }
 
-    @Test func skipsAuthorsThePeerQuarantined() {
-        let plan = SyncPlan.toSend(mine: vv([(a, 10, h1)]), theirs: [], theirQuarantined: [a])
-        #expect(plan.isEmpty)
+    @Test func streamsAQuarantinedAuthorsHistoryBelowTheForkPoint() {
+        // The peer quarantined a and announces it at 3 (its fork point is past 3): it may lack
+        // part of a's history before the fork. What it refuses (past its own fork point) it counts.
+        let plan = SyncPlan.toSend(mine: vv([(a, 10, h1)]), theirs: [VersionVectorHead(author: a, seq: 3, head: h2)], theirQuarantined: [a])
+        #expect(plan.map(\.author) == [a])
+        #expect(plan.first?.after == 3)
+    }
+
+    @Test func sendsAProofWhenThePeerServesPastThisNodesForkPoint() {
+        // a: quarantined here at 5, not there. b: quarantined both sides; the peer serves b up to
+        // seq 7, at and past this node's fork point 6: it needs the lower proof. c: the peer
+        // serves c up to 2, below this node's fork point 4: nothing to tell it.
+        let c = Bytes32(w0: 3, w1: 0, w2: 0, w3: 0)
+        let theirs: [Bytes32: UInt64] = [b: 7, c: 2]
+        let wanted = SyncPlan.proofsToSend(mine: [a: 5, b: 6, c: 4], theirQuarantined: [b, c]) { theirs[$0] }
+        #expect(wanted == [a, b])
     }
 
     @Test func announcesHeadsAnotherSessionIsReceiving() {

@@ -4,7 +4,10 @@ import Wire
 /// What one side of a sync sends the other, from the two version vectors.
 public enum SyncPlan {
     /// For each author this node holds more of than the peer: the seq to stream after.
-    /// Authors the peer quarantined are skipped (it would refuse them).
+    /// Authors either side quarantined count too: each serves them below its fork point, so a
+    /// peer that lacks part of a forked author's history before the fork gets it, and two
+    /// branches compared below a fork point show a lower fork (the peer refuses whatever is at
+    /// or past its own fork point, at the cost of one session's bytes).
     ///
     /// When both hold the same seq of an author under different heads, that author forked (one
     /// identity wrote from two places): this node sends its own entry at that seq, so the peer
@@ -14,7 +17,6 @@ public enum SyncPlan {
         var their: [Bytes32: VersionVectorHead] = [:]
         for h in theirs { their[h.author] = h }
         return mine.heads.compactMap { author, head -> (author: Bytes32, after: UInt64)? in
-            guard !theirQuarantined.contains(author) else { return nil }
             guard let t = their[author] else { return (author, 0) }
             if head.seq > t.seq { return (author, t.seq) }
             if head.seq == t.seq, head.head != t.head, head.seq > 0 { return (author, head.seq - 1) }
@@ -22,9 +24,17 @@ public enum SyncPlan {
         }.sorted { $0.author < $1.author }
     }
 
-    /// Fork proofs the peer does not have (authors quarantined here but not there).
-    public static func proofsToSend(mine: Set<Bytes32>, theirQuarantined: Set<Bytes32>) -> Set<Bytes32> {
-        mine.subtracting(theirQuarantined)
+    /// Fork proofs the peer lacks: of authors quarantined here but not there, and of authors
+    /// the peer quarantined at a higher fork point (it serves entries at or past this node's
+    /// fork point, which the proof held here shows to be disputed). `theirSeq` is the peer's
+    /// announced seq of an author.
+    public static func proofsToSend(mine forkPoints: [Bytes32: UInt64], theirQuarantined: Set<Bytes32>,
+                                    theirSeq: (Bytes32) -> UInt64?) -> Set<Bytes32> {
+        Set(forkPoints.compactMap { author, f in
+            if !theirQuarantined.contains(author) { return author }
+            if let s = theirSeq(author), s >= f { return author }
+            return nil
+        })
     }
 
     /// The version vector as a message.

@@ -10,7 +10,16 @@ extension APIHandlers {
         let readiness = await node.readiness()
         let (entries, authors, quarantined) = await store.counts()
         let c = await node.memberCounts()
+        var identity: [String: JSONValue] = ["author": .string(node.identity.publicKey.hex), "successor_of": .null]
+        if let s = store.ownSuccession {
+            // This node moved to a successor identity after its previous one forked: say so, and what to do.
+            identity["successor_of"] = .string(s.predecessor.hex)
+            identity["announced_at"] = APIResponse.time(Int64(s.announcedAt.millis))
+            identity["fork_point"] = (await store.forkPointsByAuthor()[s.predecessor]).map { .number(Double($0)) } ?? .null
+            identity["advice"] = .string("the previous identity forked (its log was written from two places: a restored backup or a copied data directory); this node writes under a new key announced by both; entries before the fork stay; trust lists that name the previous identity follow it while the previous identity stays forked; add the new key to them")
+        }
         return APIResponse.json(.object([
+            "identity": .object(identity),
             "author": .string(node.identity.publicKey.hex), "entries": .number(Double(entries)), "authors": .number(Double(authors)),
             "digest": .string(await store.digest().hex),
             "peers": .object(["alive": .number(Double(c.alive)), "suspect": .number(Double(c.suspect)), "dead": .number(Double(c.dead))]),

@@ -92,10 +92,15 @@ public actor Node {
     public private(set) var isBound = false
     let log: Logger
     nonisolated let now: @Sendable () -> UInt64
+    /// Yields once when this node learns that its own identity forked: whoever runs the node
+    /// restarts it under a successor identity (``NodeRunner``, ``DataDirectory/prepareSuccessor()``).
+    public nonisolated let ownIdentityForked: AsyncStream<Void>
+    nonisolated let ownIdentityForkedContinuation: AsyncStream<Void>.Continuation
 
     public init(identity: SigningKeyPair, networkKey: [UInt8], store: LogStore, configuration: NodeConfiguration,
                 clock: @escaping @Sendable () -> UInt64 = wallClockMillis, logger: Logger = Logger(label: "gossip-node")) {
         self.log = logger
+        (ownIdentityForked, ownIdentityForkedContinuation) = AsyncStream.makeStream(of: Void.self)
         self.identity = identity
         self.networkKey = networkKey
         packetKey = Packet.packetKey(networkKey: networkKey)

@@ -79,10 +79,11 @@ extension Node {
         metrics.ingestBatches += 1
         for r in report.rejected { metrics.reject(r.label) }
         for f in report.forks {
-            log.warning("fork found: two entries of one author at one place in its log; the author is quarantined",
+            log.warning("fork found: two entries of one author at one place in its log; the author is quarantined from there on",
                         metadata: ["author": "\(f.author.hex.prefix(12))", "seq": "\(f.first.seq)", "from": "\(peer.hex.prefix(12))"])
         }
         await afterStore(report.stored, forks: !report.forks.isEmpty, from: peer, pushOn: !viaSync || report.stored.count <= GossipNodeDefaults.pushAfterSyncMax)
+        if !report.forks.isEmpty { await forksRecorded(report.forks.map(\.author)) }
         if report.held > 0, !viaSync { perform(core.gap(from: peer, now: t)) }
         return report
     }

@@ -106,7 +106,12 @@ extension Node {
                     case .forkProofs(let proofs):
                         for p in proofs {
                             guard let proof = try? ForkProof(first: p.first, second: p.second) else { metrics.reject("bad_fork_proof"); continue }
-                            if (try? await store.ingest(proof: proof, now: now())) == true { await afterStore([], forks: true, from: peer, pushOn: false) }
+                            if (try? await store.ingest(proof: proof, now: now())) == true {
+                                log.warning("fork proof received: the author is quarantined from there on",
+                                            metadata: ["author": "\(proof.author.hex.prefix(12))", "seq": "\(proof.first.seq)", "from": "\(peer.hex.prefix(12))"])
+                                await afterStore([], forks: true, from: peer, pushOn: false)
+                                await forksRecorded([proof.author])
+                            }
                         }
                     case .commitAll:
                         // Everything they sent is stored before our final frame says so.
@@ -166,8 +171,9 @@ extension Node {
                 let entries = try await store.entries(author: author, afterSeq: after, limit: limit)
                 await self.entriesRead(id, entries.map { (seq: $0.seq, encoded: $0.encoded) })
             case .readForkProofs(let theirQuarantined):
-                let mine = await store.quarantinedAuthors()
-                let wanted = SyncPlan.proofsToSend(mine: mine, theirQuarantined: theirQuarantined)
+                let mine = await store.forkPointsByAuthor()
+                let theirs = await self.theirSeqs(of: id, authors: Array(mine.keys))
+                let wanted = SyncPlan.proofsToSend(mine: mine, theirQuarantined: theirQuarantined) { theirs[$0] }
                 let proofs = wanted.isEmpty ? [] : try await store.forkProofs().filter { wanted.contains($0.author) }
                 await self.forkProofsRead(id, proofs.map { ForkProofHeaders(first: $0.first.signedHeader, second: $0.second.signedHeader) })
             case .finalFrame:
@@ -182,6 +188,14 @@ extension Node {
     }
 
     func nextOutput(of id: UInt64) -> SyncSession.Output? { syncSessions[id]?.next() }
+
+    /// The seqs session `id`'s peer announced for `authors` (those it holds any of).
+    func theirSeqs(of id: UInt64, authors: [AuthorID]) -> [AuthorID: UInt64] {
+        guard let session = syncSessions[id] else { return [:] }
+        var out: [AuthorID: UInt64] = [:]
+        for a in authors { if let s = session.theirHead(of: a) { out[a] = s } }
+        return out
+    }
 
     /// Milliseconds since `start` by the node's clock; 0 if the clock stepped back meanwhile.
     func elapsed(since start: UInt64) -> UInt64 {

@@ -62,6 +62,37 @@ public struct DataDirectory: Sendable {
         }
     }
 
+    /// Where a successor identity waits while this directory moves to it (see ``prepareSuccessor()``).
+    public var successorPath: String { path + "/identity.next" }
+
+    /// The successor key a start that stopped midway left behind, if any.
+    public func pendingSuccessor() throws -> SigningKeyPair? {
+        guard FileManager.default.fileExists(atPath: successorPath) else { return nil }
+        do { return try IdentityFile.load(from: successorPath) } catch { throw UserError(error.description) }
+    }
+
+    /// The key this directory moves to after its identity forked: the pending one, or a new one
+    /// written to `identity.next` (0600, on disk before it signs anything).
+    public func prepareSuccessor() throws -> SigningKeyPair {
+        if let pending = try pendingSuccessor() { return pending }
+        do { return try IdentityFile.create(at: successorPath) } catch { throw UserError(error.description) }
+    }
+
+    /// Makes the successor this directory's identity: keeps the old key as
+    /// `identity.retired-<first 12 hex digits of its id>` (0600), then renames `identity.next`
+    /// over `identity`, which is atomic: a crash leaves either identity whole.
+    public func commitSuccessor(retiring old: SigningKeyPair) throws {
+        let retired = path + "/identity.retired-" + String(old.publicKey.hex.prefix(12))
+        do { _ = try IdentityFile.create(at: retired, keyPair: old) } catch {
+            if case .alreadyExists = error {} else { throw UserError(error.description) }
+        }
+        guard rename(successorPath, identityPath) == 0 else {
+            throw UserError("cannot move \(successorPath) to \(identityPath): \(String(cString: strerror(errno)))")
+        }
+        let dir = open(path, O_RDONLY)
+        if dir >= 0 { _ = fsync(dir); close(dir) }
+    }
+
     public func loadNetworkKey(file: String?) throws -> [UInt8] { try Self.readNetworkKey(path: file ?? networkKeyPath) }
 
     public static func readNetworkKey(path: String) throws -> [UInt8] {

@@ -35,7 +35,6 @@ public enum NodeRunner {
             throw UserError("--log-level \(levelName): expected trace, debug, info, notice, warning, error or critical")
         }
         logger.logLevel = level
-        let identity = try data.loadIdentity()
         let networkKey = try data.loadNetworkKey(file: settings.value("network-key-file"))
         let lockFD = try data.lock()
         defer { close(lockFD) }
@@ -98,11 +97,69 @@ public enum NodeRunner {
         }
 
         let storeConfig = StoreConfiguration(trusted: try settings.authors("trust"), blocked: try settings.authors("block"))
+        // Runs again, under a successor identity, when the node learns that its identity forked.
+        while true {
+            let identity = try await prepareIdentity(data: data, storeConfig: storeConfig, host: config.hostName, logger: logger)
+            let store: LogStore
+            do { store = try LogStore(path: data.databasePath, identity: identity, configuration: storeConfig) } catch {
+                throw UserError("cannot open \(data.databasePath): \(error)")
+            }
+            let node = Node(identity: identity, networkKey: networkKey, store: store, configuration: config, logger: logger)
+            do {
+                try await runOnce(node: node, config: config, api: api, data: data, logger: logger)
+                return
+            } catch is SuccessionNeeded {
+                logger.notice("restarting under a successor identity")
+                continue
+            }
+        }
+    }
+
+    /// The identity to run under: the directory's own, or — when it forked — a successor that
+    /// announces itself and re-signs this node's writes from the fork on (resuming a move a
+    /// crash interrupted).
+    static func prepareIdentity(data: DataDirectory, storeConfig: StoreConfiguration, host: String, logger: Logger) async throws -> SigningKeyPair {
+        let current = try data.loadIdentity()
+        var successor = try data.pendingSuccessor()
+        if successor == nil {
+            let store: LogStore
+            do { store = try LogStore(path: data.databasePath, identity: current, configuration: storeConfig) } catch {
+                throw UserError("cannot open \(data.databasePath): \(error)")
+            }
+            let forked = await store.ownIdentityForked
+            if store.ownSuccession != nil, !forked {
+                // A successor already: re-sign whatever a lower fork point hid while it was stopped.
+                let signed = (try? await store.continuePredecessor(now: wallClockMillis())) ?? []
+                if !signed.isEmpty { logger.notice("re-signed \(signed.count) writes of the previous identity's forked branch") }
+            }
+            await store.close()
+            guard forked else { return current }
+            successor = try data.prepareSuccessor()
+        }
+        guard let next = successor else { return current }
         let store: LogStore
-        do { store = try LogStore(path: data.databasePath, identity: identity, configuration: storeConfig) } catch {
+        do { store = try LogStore(path: data.databasePath, identity: next, configuration: storeConfig) } catch {
             throw UserError("cannot open \(data.databasePath): \(error)")
         }
-        let node = Node(identity: identity, networkKey: networkKey, store: store, configuration: config, logger: logger)
+        let signed: [Entry]
+        do { signed = try await store.succeed(from: current, host: host, now: wallClockMillis()) } catch {
+            await store.close()
+            throw UserError("cannot announce the successor identity: \(error)")
+        }
+        let forkPoint = await store.forkPointsByAuthor()[current.publicKey]
+        await store.close()
+        try data.commitSuccessor(retiring: current)
+        logger.error("this node's identity forked: it now writes as a successor identity, announced in its log and signed by both keys",
+                     metadata: ["previous": "\(current.publicKey.hex)", "successor": "\(next.publicKey.hex)",
+                                "fork_point": "\(forkPoint.map { "\($0)" } ?? "unknown")", "re_signed": "\(max(0, signed.count - 1))",
+                                "what_to_do": "nodes that trust the previous identity trust this one while the previous stays forked; add the successor to their trust lists; find out which copy of the data directory wrote the other branch (a restored backup or a copied directory)"])
+        return next
+    }
+
+    /// Runs one node and its API until shutdown, or until the node's identity forks
+    /// (``SuccessionNeeded``).
+    static func runOnce(node: Node, config: NodeConfiguration, api: APIConfiguration, data: DataDirectory, logger: Logger) async throws {
+        let identity = node.identity
         let router = APIRoutes.router(node: node, configuration: api)
         var apiLogger = logger
         apiLogger.logLevel = max(logger.logLevel, .notice)
@@ -138,10 +195,20 @@ struct NodeService: Service {
                     await node.leave()
                     throw CancellationError()
                 }
+                group.addTask {
+                    // This node's identity forked: leave under it and restart under a successor.
+                    for await _ in node.ownIdentityForked {
+                        await node.leave()
+                        throw SuccessionNeeded()
+                    }
+                }
                 try await group.next()
                 group.cancelAll()
             }
         } catch is CancellationError {
+        } catch let e as SuccessionNeeded {
+            await node.store.close()
+            throw e
         } catch {
             logger.error("gossip stopped: \(error)")
             await node.store.close()
@@ -150,6 +217,10 @@ struct NodeService: Service {
         await node.store.close()
     }
 }
+
+/// Thrown out of a node's service group when its identity forked: ``NodeRunner`` starts it
+/// again under a successor identity.
+struct SuccessionNeeded: Error {}
 
 /// The first numeric address (IPv4 preferred) `host` resolves to, or nil. Blocking: start-up only.
 func resolveNumeric(_ host: String) -> String? {
