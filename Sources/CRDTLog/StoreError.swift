@@ -19,7 +19,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .newerSchema(let found, let supported):
             "the database has schema version \(found), this gossip-node supports up to \(supported); upgrade gossip-node"
         case .noIdentity: "this store was opened without the node's identity"
-        case .ownAuthorQuarantined: "this node's own log is quarantined as forked; start a new identity with `gossip-node init`"
+        case .ownAuthorQuarantined: "this node's own identity forked; the node is moving to a successor identity (it restarts itself within a second); retry the write"
         case .writesFenced(let reason): "writes are paused: \(reason)"
         case .invalidEntry(let r): r.description
         }

@@ -5,7 +5,11 @@ import Wire
 @testable import GossipNode
 
 /// Protocol properties on the deterministic simulator (same cores as the real node).
-@Suite("Simulation")
+///
+/// Serialized: each test is seconds of synchronous CPU work on a thread of the cooperative pool
+/// (two on a 2-core machine); two at once would leave the socket tests' nodes no thread to run
+/// on for tens of seconds, and their condition waits would time out.
+@Suite("Simulation", .serialized)
 struct SimulationTests {
     /// Seconds per ms of simulated time, for the printed figures.
     static func s(_ ms: UInt64) -> String { String(format: "%.2f s", Double(ms) / 1000) }

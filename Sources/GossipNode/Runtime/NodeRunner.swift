@@ -99,7 +99,10 @@ public enum NodeRunner {
         let storeConfig = StoreConfiguration(trusted: try settings.authors("trust"), blocked: try settings.authors("block"))
         // Runs again, under a successor identity, when the node learns that its identity forked.
         while true {
-            let identity = try await prepareIdentity(data: data, storeConfig: storeConfig, host: config.hostName, logger: logger)
+            let (identity, isNew) = try await prepareIdentity(data: data, storeConfig: storeConfig, host: config.hostName, logger: logger)
+            var config = config
+            // A successor key made in this process has signed nowhere else: no start-up check.
+            if isNew { config.restoreGraceMillis = 0 }
             let store: LogStore
             do { store = try LogStore(path: data.databasePath, identity: identity, configuration: storeConfig) } catch {
                 throw UserError("cannot open \(data.databasePath): \(error)")
@@ -118,7 +121,7 @@ public enum NodeRunner {
     /// The identity to run under: the directory's own, or — when it forked — a successor that
     /// announces itself and re-signs this node's writes from the fork on (resuming a move a
     /// crash interrupted).
-    static func prepareIdentity(data: DataDirectory, storeConfig: StoreConfiguration, host: String, logger: Logger) async throws -> SigningKeyPair {
+    static func prepareIdentity(data: DataDirectory, storeConfig: StoreConfiguration, host: String, logger: Logger) async throws -> (SigningKeyPair, isNew: Bool) {
         let current = try data.loadIdentity()
         var successor = try data.pendingSuccessor()
         if successor == nil {
@@ -133,10 +136,10 @@ public enum NodeRunner {
                 if !signed.isEmpty { logger.notice("re-signed \(signed.count) writes of the previous identity's forked branch") }
             }
             await store.close()
-            guard forked else { return current }
+            guard forked else { return (current, false) }
             successor = try data.prepareSuccessor()
         }
-        guard let next = successor else { return current }
+        guard let next = successor else { return (current, false) }
         let store: LogStore
         do { store = try LogStore(path: data.databasePath, identity: next, configuration: storeConfig) } catch {
             throw UserError("cannot open \(data.databasePath): \(error)")
@@ -153,7 +156,7 @@ public enum NodeRunner {
                      metadata: ["previous": "\(current.publicKey.hex)", "successor": "\(next.publicKey.hex)",
                                 "fork_point": "\(forkPoint.map { "\($0)" } ?? "unknown")", "re_signed": "\(max(0, signed.count - 1))",
                                 "what_to_do": "nodes that trust the previous identity trust this one while the previous stays forked; add the successor to their trust lists; find out which copy of the data directory wrote the other branch (a restored backup or a copied directory)"])
-        return next
+        return (next, true)
     }
 
     /// Runs one node and its API until shutdown, or until the node's identity forks
