@@ -208,11 +208,36 @@ public actor LogStore {
     /// empty, or a successor that inherits a listed author's trust (``TrustPolicy/isTrusted(_:)``).
     public nonisolated func isTrusted(_ author: AuthorID) -> Bool { policy.withLock { $0.isTrusted(author) } }
 
+    /// True when a trust list is set and `author` is on it (or inherits from it): exempt from the
+    /// new-author limit. With no list everyone reads as trusted, and nobody is exempt.
+    public nonisolated func isTrustedByList(_ author: AuthorID) -> Bool {
+        policy.withLock { !$0.trusted.isEmpty && $0.isTrusted(author) }
+    }
+
     /// True when `author` is blocked: listed, or the successor of a blocked author (``TrustPolicy/isBlocked(_:)``).
     public nonisolated func isBlocked(_ author: AuthorID) -> Bool { policy.withLock { $0.isBlocked(author) } }
 
     /// The trust rules as they stand (a copy).
     public nonisolated var trustPolicy: TrustPolicy { policy.withLock { $0 } }
+
+    /// Replaces the trust and block lists (a reload): every stored author now blocked (listed,
+    /// or a successor of a listed one) is removed as on open. Returns how many were removed.
+    @discardableResult
+    public func reloadPolicy(trusted: Set<AuthorID>, blocked: Set<AuthorID>) throws(StoreError) -> Int {
+        policy.withLock { $0.trusted = trusted; $0.blocked = blocked }
+        let stored = Set(heads.keys).union(quarantined)
+        let gone = stored.filter { isBlocked($0) }
+        do {
+            for a in gone { try Self.purge(author: a, db: db) }
+        } catch { throw .storage(error) }
+        for a in gone {
+            heads[a] = nil; quarantined.remove(a); forkPoints[a] = nil; held.drop(author: a)
+        }
+        let forked = quarantined
+        policy.withLock { $0.forked = forked }
+        if !gone.isEmpty { cachedDigest = nil }
+        return gone.count
+    }
 
     /// Pauses or resumes local writes (fork-safe restore).
     public func setWriteFence(_ reason: String?) { writeFence = reason }

@@ -10,6 +10,8 @@ public enum Platform {
     #if canImport(Glibc)
     /// `SOCK_STREAM` as `socket(2)` and `addrinfo` take it.
     public static let streamSocket = Int32(SOCK_STREAM.rawValue)
+    /// `SOCK_DGRAM` as `socket(2)` takes it.
+    public static let datagramSocket = Int32(SOCK_DGRAM.rawValue)
     /// Flags for `send(2)`: no SIGPIPE when the peer has gone (Linux: per call).
     public static let sendFlags = Int32(MSG_NOSIGNAL)
     /// Nothing to do on Linux (see ``sendFlags``).
@@ -17,6 +19,7 @@ public enum Platform {
     public static func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>!, _ length: socklen_t) -> Int32 { Glibc.connect(fd, address, length) }
     #elseif canImport(Darwin)
     public static let streamSocket = SOCK_STREAM
+    public static let datagramSocket = SOCK_DGRAM
     public static let sendFlags: Int32 = 0
     /// No SIGPIPE when the peer has gone (Darwin: a socket option).
     public static func noSignalOnWrite(_ fd: Int32) {

@@ -27,6 +27,8 @@ struct GossipNodeCommand: AsyncParsableCommand {
             Use:     gossip-node remember --category outage "provider X drops requests at 03:00 UTC"
                      gossip-node recall provider X
             Options also come from DIR/config and GOSSIP_NODE_<OPTION> variables; flags win.
+            Exit status: 0 ok, 1 an error (the message says what to do), 2 a usage error,
+            3 verify or import found invalid data. Listings take --json.
             """,
         version: GossipNodeVersion.current,
         subcommands: [Init.self, NetworkKeyCommand.self, Run.self, Status.self, Remember.self, Recall.self, Breaker.self,
@@ -92,9 +94,12 @@ struct Init: AsyncParsableCommand {
     @OptionGroup var data: DataOption
     @Option(name: .customLong("network-key-file"), help: "Use this network's key (copy it from another member) instead of generating one.")
     var networkKeyFile: String?
+    @Flag(name: .customLong("if-missing"), help: "Do nothing when the directory already has an identity (for service start-up).")
+    var ifMissing = false
 
     func run() async throws {
         let dir = try data.directory()!
+        if ifMissing, FileManager.default.fileExists(atPath: dir.identityPath) { return }
         let author = try dir.initialise(networkKeyFile: networkKeyFile.map { expandingTilde($0) })
         print(author.hex)
         if networkKeyFile == nil {
@@ -116,29 +121,32 @@ struct Run: AsyncParsableCommand {
         discussion: """
             Gossip listens on UDP and TCP at --bind (default 0.0.0.0:7420); the HTTP API on --api
             (default 127.0.0.1:7421). Peers learned earlier are remembered and re-contacted.
+            Each option also reads from its GOSSIP_NODE_* variable and DIR/config (flags win).
+            SIGHUP reloads the trust list, the block list and the log level; SIGTERM stops gracefully.
+            Under systemd (Type=notify) it reports ready, stopping and watchdog pings.
             Example: gossip-node run --data ~/.gossip-node --seed 100.64.0.2:7420
             """)
     @OptionGroup var data: DataOption
-    @Option(help: "Where gossip listens (HOST:PORT).") var bind: String?
-    @Option(help: "The address peers use to reach this node.") var advertise: String?
-    @Option(help: "Where the HTTP API listens (HOST:PORT).") var api: String?
-    @Option(name: .customLong("api-token-file"), help: "Bearer token file, required when --api is not loopback.") var apiTokenFile: String?
-    @Option(help: "A peer to join through (repeatable).") var seed: [String] = []
-    @Option(help: "An author id to trust (repeatable).") var trust: [String] = []
-    @Option(help: "An author id to block (repeatable).") var block: [String] = []
-    @Option(name: .customLong("host-name"), help: "The host name written into entries.") var hostName: String?
-    @Option(name: .customLong("network-key-file"), help: "The network key file.") var networkKeyFile: String?
-    @Option(name: .customLong("quota-per-hour"), help: "Entries accepted per author per hour from the network.") var quotaPerHour: String?
-    @Option(name: .customLong("new-authors-per-hour"), help: "Authors never seen before accepted per hour, in all (default \(NewAuthorLimit.defaultTotalPerHour)).") var newAuthorsPerHour: String?
-    @Option(name: .customLong("new-authors-per-peer-per-hour"), help: "Authors never seen before accepted per hour from one peer (default \(NewAuthorLimit.defaultPerPeerPerHour)).") var newAuthorsPerPeerPerHour: String?
-    @Option(help: "Find peers without a seed: auto (tailscale when installed), tailscale or off.") var discover: String?
-    @Option(name: .customLong("peers-file"), help: "A file of peer addresses, one per line.") var peersFile: String?
-    @Option(name: .customLong("forget-dead-after"), help: "How long a dead peer is remembered (e.g. 24h).") var forgetDeadAfter: String?
-    @Option(name: .customLong("body-limit"), help: "Largest HTTP request body in bytes.") var bodyLimit: String?
-    @Option(name: .customLong("restore-grace"), help: "How long writes wait for a first sync after start (e.g. 10s; 0 disables).") var restoreGrace: String?
-    @Option(help: "Protocol timing: lan or fast.") var profile: String?
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String?
-    @Option(name: .customLong("log-format"), help: "text (journald priorities under systemd) or json.") var logFormat: String?
+    @Option(help: ArgumentHelp(Settings.help("bind"))) var bind: String?
+    @Option(help: ArgumentHelp(Settings.help("advertise"))) var advertise: String?
+    @Option(help: ArgumentHelp(Settings.help("api"))) var api: String?
+    @Option(name: .customLong("api-token-file"), help: ArgumentHelp(Settings.help("api-token-file"))) var apiTokenFile: String?
+    @Option(help: ArgumentHelp(Settings.help("seed"))) var seed: [String] = []
+    @Option(help: ArgumentHelp(Settings.help("trust"))) var trust: [String] = []
+    @Option(help: ArgumentHelp(Settings.help("block"))) var block: [String] = []
+    @Option(name: .customLong("host-name"), help: ArgumentHelp(Settings.help("host-name"))) var hostName: String?
+    @Option(name: .customLong("network-key-file"), help: ArgumentHelp(Settings.help("network-key-file"))) var networkKeyFile: String?
+    @Option(name: .customLong("quota-per-hour"), help: ArgumentHelp(Settings.help("quota-per-hour"))) var quotaPerHour: String?
+    @Option(name: .customLong("new-authors-per-hour"), help: ArgumentHelp(Settings.help("new-authors-per-hour"))) var newAuthorsPerHour: String?
+    @Option(name: .customLong("new-authors-per-peer-per-hour"), help: ArgumentHelp(Settings.help("new-authors-per-peer-per-hour"))) var newAuthorsPerPeerPerHour: String?
+    @Option(help: ArgumentHelp(Settings.help("discover"))) var discover: String?
+    @Option(name: .customLong("peers-file"), help: ArgumentHelp(Settings.help("peers-file"))) var peersFile: String?
+    @Option(name: .customLong("forget-dead-after"), help: ArgumentHelp(Settings.help("forget-dead-after"))) var forgetDeadAfter: String?
+    @Option(name: .customLong("body-limit"), help: ArgumentHelp(Settings.help("body-limit"))) var bodyLimit: String?
+    @Option(name: .customLong("restore-grace"), help: ArgumentHelp(Settings.help("restore-grace"))) var restoreGrace: String?
+    @Option(help: ArgumentHelp(Settings.help("profile"))) var profile: String?
+    @Option(name: .customLong("log-level"), help: ArgumentHelp(Settings.help("log-level"))) var logLevel: String?
+    @Option(name: .customLong("log-format"), help: ArgumentHelp(Settings.help("log-format"))) var logFormat: String?
 
     func run() async throws {
         let dir = try data.directory()!
@@ -289,8 +297,10 @@ struct Breaker: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The merged breaker state per provider/model.")
         @OptionGroup var client: ClientOptions
         @Flag(name: .customLong("trusted-only"), help: "Only events from trusted authors.") var trustedOnly = false
+        @Flag(help: "Print the raw JSON.") var json = false
         func run() throws {
             let j = try check(try client.client().get("/v1/breakers" + (trustedOnly ? "?trusted=only" : "")), "breaker list")
+            if json { print(JSON.serialize(j)); return }
             let bs = j["breakers"]?.arrayValue ?? []
             if bs.isEmpty { printError("no breakers"); return }
             for b in bs {
@@ -306,8 +316,10 @@ struct Breaker: ParsableCommand {
 struct Peers: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The membership list.")
     @OptionGroup var client: ClientOptions
+    @Flag(help: "Print the raw JSON.") var json = false
     func run() throws {
         let j = try check(try client.client().get("/v1/peers"), "peers")
+        if json { print(JSON.serialize(j)); return }
         let ps = j["peers"]?.arrayValue ?? []
         if ps.isEmpty { printError("no peers known yet"); return }
         for p in ps {

@@ -21,6 +21,7 @@ struct Verify: AsyncParsableCommand {
         abstract: "Check a stopped node's database offline: every signature, hash chain and derived view.",
         discussion: "Exit status 0 when clean, 3 with a report when it found invalid data, 1 when it could not check. Example: gossip-node verify --data ~/.gossip-node")
     @OptionGroup var data: DataOption
+    @Flag(help: "Print the report as one JSON object.") var json = false
 
     func run() async throws {
         let dir = try data.directory()!
@@ -35,6 +36,15 @@ struct Verify: AsyncParsableCommand {
         } catch { throw UserError("verify could not read the database: \(error)") }
         progress.finish()
         await store.close()
+        if json {
+            print(JSON.serialize(.object([
+                "clean": .bool(report.isClean), "entries": .number(Double(report.entriesChecked)),
+                "authors": .number(Double(report.authorsChecked)), "fork_proofs": .number(Double(report.forkProofsChecked)),
+                "seconds": .number(Date().timeIntervalSince(start)), "problems": .array(report.problems.map { .string($0) }),
+            ])))
+            if !report.isClean { throw ExitCode(3) }
+            return
+        }
         print("checked \(report.entriesChecked) entries of \(report.authorsChecked) authors, \(report.forkProofsChecked) fork proofs, and every view, in \(decimal(Date().timeIntervalSince(start), places: 1)) s")
         if report.isClean { print("clean"); return }
         print("\(report.problems.count) problem(s):")
@@ -103,6 +113,7 @@ struct Import: AsyncParsableCommand {
         abstract: "Verify and store the entries of a bundle (made by export) into a stopped node's database.",
         discussion: "Prints how many were stored and rejected; exit status 3 if any was rejected (invalid data), 1 if the import could not run.\nExample: gossip-node import --data ~/.gossip-node laptop.bundle")
     @OptionGroup var data: DataOption
+    @Flag(help: "Print the outcome as one JSON object.") var json = false
     @Argument(help: "The bundle file.") var file: String
 
     func run() async throws {
@@ -138,7 +149,10 @@ struct Import: AsyncParsableCommand {
                 let n = try r.u32()
                 if n == Bundle.proofMarker {
                     let a = try r.raw(Int(try r.u32())), b = try r.raw(Int(try r.u32()))
-                    if let p = try? ForkProof(first: a, second: b), (try? await store.ingest(proof: p, now: now)) == true { proofsStored += 1 } else { rejected += 1; reasons["bad_fork_proof", default: 0] += 1 }
+                    if let p = try? ForkProof(first: a, second: b) {
+                        // A valid proof that shows nothing new (its fork point is not lower) is like a duplicate.
+                        if (try? await store.ingest(proof: p, now: now)) == true { proofsStored += 1 } else { duplicates += 1 }
+                    } else { rejected += 1; reasons["bad_fork_proof", default: 0] += 1 }
                     continue
                 }
                 guard Int(n) <= Entry.maxEncodedBytes else { throw UserError("\(file) is corrupt: an entry of \(n) bytes") }
@@ -157,6 +171,15 @@ struct Import: AsyncParsableCommand {
         if held > 0 { reasons["missing_predecessor", default: 0] += held }
         await store.close()
         progress.finish()
+        if json {
+            print(JSON.serialize(.object([
+                "stored": .number(Double(stored)), "duplicates": .number(Double(duplicates)), "rejected": .number(Double(rejected)),
+                "fork_proofs_stored": .number(Double(proofsStored)),
+                "rejected_by_reason": .object(reasons.mapValues { .number(Double($0)) }),
+            ])))
+            if rejected > 0 { throw ExitCode(3) }
+            return
+        }
         print("stored \(stored), already had \(duplicates), rejected \(rejected), fork proofs \(proofsStored)")
         if rejected > 0 {
             print("rejected by reason: " + reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

@@ -23,13 +23,14 @@ struct EndToEndTests {
         var client: APIClient { APIClient(address: HostPort(host: ip, port: port + 1)) }
         var gossip: String { "\(ip):\(port)" }
 
-        init(data: String, ip: String, port: Int = EndToEndTests.port, seeds: [String], host: String) throws {
+        init(data: String, ip: String, port: Int = EndToEndTests.port, seeds: [String], host: String, logLevel: String? = "warning") throws {
             self.data = data
             self.ip = ip
             self.port = port
             process.executableURL = URL(fileURLWithPath: EndToEndTests.binary)
             process.arguments = ["run", "--data", data, "--bind", "\(ip):\(port)", "--api", "\(ip):\(port + 1)", "--profile", "fast",
-                                 "--restore-grace", "0", "--host-name", host, "--log-level", "warning"] + seeds.flatMap { ["--seed", $0] }
+                                 "--restore-grace", "0", "--host-name", host] + (logLevel.map { ["--log-level", $0] } ?? [])
+                + seeds.flatMap { ["--seed", $0] }
             process.standardOutput = FileHandle.nullDevice
             FileManager.default.createFile(atPath: data + "/stderr.log", contents: nil)
             process.standardError = FileHandle(forWritingAtPath: data + "/stderr.log")

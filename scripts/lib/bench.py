@@ -468,7 +468,7 @@ def part_sync() -> dict:
             wire = counted_bytes()
             m2 = c.metrics(2)
             tcp = sum(m2.get(f'gossip_node_bytes_total{{transport="tcp",direction="{d_}"}}', 0) for d_ in ("in", "out"))
-            sessions = m2.get('gossip_node_sync_sessions_total{outcome="exchanged"}', 0)
+            sessions = m2.get('gossip_node_sync_exchanges_total', 0)
             udp = (m2.get('gossip_node_bytes_total{transport="udp",direction="in"}', 0)
                    + m2.get('gossip_node_bytes_total{transport="udp",direction="out"}', 0))
             hs = 352 * sessions

@@ -241,6 +241,9 @@ public struct SyncSession: Sendable {
         guard theirDone else { throw .closedEarly }
     }
 
+    /// The heads the peer announced (empty before its vector arrived).
+    public var theirHeads: [VersionVectorHead] { theirVector?.heads ?? [] }
+
     /// The seq the peer announced for `author` (nil before its vector, or when it holds none).
     public func theirHead(of author: Bytes32) -> UInt64? {
         theirVector?.heads.first { $0.author == author }?.seq

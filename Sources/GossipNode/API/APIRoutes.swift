@@ -69,9 +69,23 @@ public enum APIRoutes {
         let api = APIHandlers(node: node, bodyLimit: configuration.bodyLimitBytes)
         for route in table {
             let count = route.parameterCount
-            router.on(RouterPath(route.routerPath), method: HTTPRequest.Method(route.method)!) { request, context in
+            let name = "\(route.method) \(route.path)"
+            guard let method = HTTPRequest.Method(route.method) else { continue }
+            router.on(RouterPath(route.routerPath), method: method) { request, context in
                 let parameters = (0..<count).map { context.parameters.get("p\($0)") ?? "" }
-                return try await route.handle(api, request, parameters)
+                let started = ContinuousClock.now
+                func seconds() -> Double {
+                    let d = ContinuousClock.now - started
+                    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+                }
+                do {
+                    let response = try await route.handle(api, request, parameters)
+                    node.apiMetrics.record(route: name, status: response.status.code, seconds: seconds())
+                    return response
+                } catch {
+                    node.apiMetrics.record(route: name, status: (error as? any HTTPResponseError)?.status.code ?? 500, seconds: seconds())
+                    throw error
+                }
             }
         }
         return router

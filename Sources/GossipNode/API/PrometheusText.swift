@@ -1,5 +1,6 @@
 import CRDTLog
 import GossipCore
+import Wire
 /// `/metrics` in the Prometheus text exposition format.
 enum PrometheusText {
     static func render(node: Node) async -> String {
@@ -36,16 +37,25 @@ enum PrometheusText {
         metric("api_refused_total", "API requests refused by the local-caller checks, by reason.", "counter", labelled(m.apiRefused, "reason"))
         metric("entries_received_total", "Entries received from peers.", "counter", [("", Double(m.entriesReceived))])
         metric("entries_pushed_total", "Entries pushed eagerly.", "counter", [("", Double(m.entriesPushed))])
-        metric("sync_sessions_total", "Sync sessions, by outcome.", "counter", [
-            ("{outcome=\"dialled\"}", Double(m.syncsStarted)), ("{outcome=\"completed\"}", Double(m.syncsCompleted)),
-            ("{outcome=\"failed\"}", Double(m.syncsFailed)), ("{outcome=\"exchanged\"}", Double(m.syncSessions)),
+        metric("sync_sessions_total", "Sync sessions that ended, by outcome (each session counts once).", "counter", [
+            ("{outcome=\"completed\"}", Double(m.syncsCompleted)), ("{outcome=\"failed\"}", Double(m.syncsFailed)),
         ])
+        metric("sync_dials_total", "Sync sessions this node opened (also counted in sync_sessions_total when they end).", "counter",
+               [("", Double(m.syncsStarted))])
+        metric("sync_exchanges_total", "Sync sessions in which entries or fork proofs were exchanged.", "counter", [("", Double(m.syncSessions))])
         metric("ingest_seconds", "Time spent ingesting batches from peers.", "summary", [("_sum", m.ingestSeconds), ("_count", Double(m.ingestBatches))])
         metric("udp_rebinds_total", "Times the gossip UDP socket was closed by a send error and bound again.", "counter", [("", Double(m.udpRebinds))])
-        #if os(Linux)
-        metric("resident_memory_bytes", "Resident set size of the process.", "gauge", [("", Double(MemoryRelease.residentKiB() * 1024))])
-        #endif
         metric("memory_releases_total", "Times unused memory (page cache, freed heap, start-up code pages) was handed back.", "counter", [("", Double(m.memoryReleases))])
+        metric("build_info", "The running build (always 1).", "gauge",
+               [("{version=\"\(GossipNodeVersion.current)\",protocol=\"\(WireLimits.protocolVersions.upperBound)\"}", 1)])
+        out += node.apiMetrics.render(prefix: "gossip_node_")
+        // Standard process metrics, without the gossip_node_ prefix (as Prometheus client libraries name them).
+        out += "# HELP process_start_time_seconds Start time of the process since the Unix epoch, in seconds.\n# TYPE process_start_time_seconds gauge\n"
+        out += "process_start_time_seconds \(Double(ProcessStart.millis) / 1000)\n"
+        #if os(Linux)
+        out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\n"
+        out += "process_resident_memory_bytes \(MemoryRelease.residentKiB() * 1024)\n"
+        #endif
         return out
     }
 }

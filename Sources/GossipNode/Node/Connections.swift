@@ -161,6 +161,10 @@ extension Node {
         let source = connection.channel.remoteAddress?.ipAddress ?? "?"
         guard handshaking[source, default: 0] < SessionLimits.maxHandshakesPerSource, handshakingTotal < SessionLimits.maxHandshakes else {
             metrics.connectionsRefused["handshake_limit", default: 0] += 1
+            if let n = logThrottle.note("limit handshakes", now: now()) {
+                log.warning("limit hit: connections in their handshake (per source \(SessionLimits.maxHandshakesPerSource), in all \(SessionLimits.maxHandshakes)); refused",
+                            metadata: ["from": "\(source)", "refused": "\(n)"])
+            }
             try? await connection.executeThenClose { _, _ in }
             return
         }
@@ -188,7 +192,7 @@ extension Node {
                 } catch let e as HandshakeError { handshakeOver(); throw SessionError.handshake(e) } catch { handshakeOver(); throw error }
                 handshakeOver()
                 watchdog.cancel()
-                if store.configuration.blocked.contains(keys.peer) { throw SessionError.closed }
+                if store.isBlocked(keys.peer) { throw SessionError.closed }
                 // While a big catch-up streams in, a second session would mostly carry the same
                 // entries again: the peer retries after the catch-up (see ``SessionRegistry``).
                 if let refusal = registry.admits(now: now()) { throw SessionError(refusal) }
@@ -200,7 +204,15 @@ extension Node {
         } catch {
             handshakeOver()
             watchdog.cancel()
-            if let e = error as? SessionError { metrics.sessionsRejected[e.label, default: 0] += 1 }
+            if let e = error as? SessionError {
+                metrics.sessionsRejected[e.label, default: 0] += 1
+                if case .handshake(let h) = e, let n = logThrottle.note("handshake \(source)", now: now()) {
+                    log.warning("failed handshakes from one address", metadata: [
+                        "from": "\(source)", "count": "\(n)", "within_seconds": "\(logThrottle.intervalMillis / 1000)",
+                        "likely_cause": "\(h == .networkKeyMismatch ? "a different network key (a host of another network, or this network's key was rotated without it)" : "not a gossip-node of this version, or a broken connection")",
+                    ])
+                }
+            }
         }
         if let p = peer { perform(core.syncFinished(p, completed: completed, now: now())) }
     }

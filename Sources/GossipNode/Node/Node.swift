@@ -90,11 +90,17 @@ public actor Node {
     /// The gossip port actually bound (useful with port 0).
     public private(set) var boundPort: Int?
     public private(set) var isBound = false
+    /// One line per minute for repeated events (failed handshakes per address, limits hit).
+    var logThrottle = LogThrottle()
+    /// Callers of ``waitUntilBound()`` waiting for the sockets.
+    var boundWaiters: [CheckedContinuation<Void, Never>] = []
     let log: Logger
     nonisolated let now: @Sendable () -> UInt64
     /// Yields once when this node learns that its own identity forked: whoever runs the node
     /// restarts it under a successor identity (``NodeRunner``, ``DataDirectory/prepareSuccessor()``).
     public nonisolated let ownIdentityForked: AsyncStream<Void>
+    /// The API's per-route request counts and latencies (filled by the router).
+    public nonisolated let apiMetrics = APIMetrics()
     nonisolated let ownIdentityForkedContinuation: AsyncStream<Void>.Continuation
 
     public init(identity: SigningKeyPair, networkKey: [UInt8], store: LogStore, configuration: NodeConfiguration,
@@ -217,6 +223,14 @@ public actor Node {
     func attachUDP(_ out: AsyncStream<AddressedEnvelope<ByteBuffer>>.Continuation) {
         udpOut = out
         isBound = true
+        for w in boundWaiters { w.resume() }
+        boundWaiters.removeAll()
+    }
+
+    /// Returns once the gossip sockets are bound (at once if they are).
+    public func waitUntilBound() async {
+        if isBound { return }
+        await withCheckedContinuation { boundWaiters.append($0) }
     }
 
     func udpClosed() {

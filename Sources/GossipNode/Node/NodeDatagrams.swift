@@ -30,7 +30,7 @@ extension Node {
         }
         guard let ip = envelope.remoteAddress.ipAddress, let port = envelope.remoteAddress.port else { return }
         let from = HostPort(host: ip, port: port).description
-        if store.configuration.blocked.contains(packet.sender) { metrics.packetsDropped["blocked", default: 0] += 1; return }
+        if store.isBlocked(packet.sender) { metrics.packetsDropped["blocked", default: 0] += 1; return }
         // Digests and pushes count only from members: a sender the membership does not know
         // (no signed record yet) gets nothing started on its account.
         let (effects, pushed) = core.datagram(packet, from: from, now: t)

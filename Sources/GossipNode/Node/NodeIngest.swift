@@ -43,7 +43,7 @@ extension Node {
                 if case .success(let e) = checked[i] { e.seq > (have ?? 0) } else { false }
             }
             guard !fresh.isEmpty else { continue }
-            if have == nil, !store.configuration.trusted.contains(author), !newAuthors.admit(author, from: peer, now: t) {
+            if have == nil, !store.isTrustedByList(author), !newAuthors.admit(author, from: peer, now: t) {
                 deferred.formUnion(indices)
                 overNewAuthors += indices.count
                 continue
@@ -56,8 +56,20 @@ extension Node {
             for i in bySeq.dropFirst(n) { deferred.insert(i) }
             overQuota += fresh.count - n
         }
-        if overQuota > 0 { metrics.reject("quota_deferred", count: overQuota) }
-        if overNewAuthors > 0 { metrics.reject("new_author_limit", count: overNewAuthors) }
+        if overQuota > 0 {
+            metrics.reject("quota_deferred", count: overQuota)
+            if let n = logThrottle.note("limit quota", now: t) {
+                log.notice("limit hit: per-author quota (quota-per-hour \(configuration.quotaPerHour)); entries deferred to a later sync",
+                           metadata: ["from": "\(peer.hex.prefix(12))", "times": "\(n)"])
+            }
+        }
+        if overNewAuthors > 0 {
+            metrics.reject("new_author_limit", count: overNewAuthors)
+            if let n = logThrottle.note("limit new authors", now: t) {
+                log.notice("limit hit: authors never seen before (new-authors-per-hour, new-authors-per-peer-per-hour); entries deferred",
+                           metadata: ["from": "\(peer.hex.prefix(12))", "times": "\(n)"])
+            }
+        }
         guard !deferred.isEmpty else { return checked }
         return checked.indices.filter { !deferred.contains($0) }.map { checked[$0] }
     }

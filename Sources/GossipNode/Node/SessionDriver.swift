@@ -64,6 +64,7 @@ extension Node {
         let opener = FrameOpener(receiveKey: keys.receiveKey)
         let started = now()
         var nextProgressLog = started + 5_000
+        var expected: Int?
         // Batches being verified (off the actor), committed in arrival order.
         var pending: [VerifyingBatch] = []
         var timing = SessionTiming()
@@ -98,10 +99,21 @@ extension Node {
                         let stored = await commit(&pending, keeping: GossipNodeDefaults.batchesVerifiedAhead, from: peer, timing: &timing)
                         syncSessions[id]?.stored(stored, now: now(), registry: &registry)
                         if now() >= nextProgressLog, let total = syncSessions[id]?.storedTotal {
-                            // A big catch-up (a laptop back after a week) says how it is going.
+                            // A big catch-up (a laptop back after a week) says how it is going: the
+                            // entries the peer announced beyond what was held when it began, and an ETA.
                             nextProgressLog = now() + 5_000
+                            if expected == nil, let heads = syncSessions[id]?.theirHeads {
+                                let ours = await store.seqs(of: Set(heads.map(\.author)))
+                                expected = heads.reduce(0) { sum, h in
+                                    let mine = ours[h.author] ?? 0
+                                    return mine == .max || h.seq <= mine ? sum : sum + Int(clamping: h.seq - mine)
+                                } + total
+                            }
+                            let rate = total * 1000 / max(1, Int(elapsed(since: started)))
+                            let left = max(0, (expected ?? total) - total)
                             log.info("catching up", metadata: ["from": "\(peer.hex.prefix(12))", "entries": "\(total)",
-                                                               "per_second": "\(total * 1000 / max(1, Int(elapsed(since: started))))"])
+                                                               "of": "\(expected ?? total)", "per_second": "\(rate)",
+                                                               "eta_seconds": "\(rate > 0 ? left / rate : 0)"])
                         }
                     case .forkProofs(let proofs):
                         for p in proofs {

@@ -1,6 +1,17 @@
 import CRDTLog
 import GossipClient
 import Logging
+import Synchronization
+
+/// The log level every logger of the process follows, changed at run time by a reload.
+public final class LogLevelSetting: Sendable {
+    private let value: Mutex<Logger.Level>
+    public init(_ level: Logger.Level) { value = Mutex(level) }
+    public var current: Logger.Level {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
 
 /// How the node writes its log to standard error: plain text, with the journald priority
 /// prefix (`<N>`) when systemd's journal reads the stream (`JOURNAL_STREAM` is set), or one JSON
@@ -12,14 +23,22 @@ public struct NodeLogHandler: LogHandler {
     public let format: Format
     /// True when stderr goes to the journal: each text line starts with its syslog priority.
     public let journald: Bool
-    public var logLevel: Logger.Level = .info
+    /// The process-wide level, changed on SIGHUP (``LogLevelSetting``); a logger copy may only
+    /// raise its own floor (the API's logger logs from `notice`).
+    public let level: LogLevelSetting
+    var floor: Logger.Level = .trace
+    public var logLevel: Logger.Level {
+        get { max(level.current, floor) }
+        set { floor = newValue }
+    }
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     /// The clock for timestamps (text and JSON), in ms since the epoch.
     let now: @Sendable () -> UInt64
 
-    public init(label: String, format: Format, journald: Bool, now: @escaping @Sendable () -> UInt64 = wallClockMillis) {
-        self.label = label; self.format = format; self.journald = journald; self.now = now
+    public init(label: String, format: Format, journald: Bool, level: LogLevelSetting = LogLevelSetting(.info),
+                now: @escaping @Sendable () -> UInt64 = wallClockMillis) {
+        self.label = label; self.format = format; self.journald = journald; self.level = level; self.now = now
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

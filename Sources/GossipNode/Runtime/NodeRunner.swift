@@ -23,18 +23,19 @@ import Darwin
 /// finish, then the node says goodbye and the database is closed).
 public enum NodeRunner {
     public static func run(data: DataDirectory, settings: Settings) async throws {
+        _ = ProcessStart.millis  // fixes the start time the metrics report
         let formatName = settings.value("log-format") ?? "text"
         guard let format = NodeLogHandler.Format(rawValue: formatName) else {
             throw UserError("--log-format \(formatName): expected text or json")
         }
         // systemd sets JOURNAL_STREAM when stderr goes to the journal: text lines get priorities.
         let journald = getenv("JOURNAL_STREAM") != nil
-        var logger = Logger(label: "gossip-node") { NodeLogHandler(label: $0, format: format, journald: journald) }
         let levelName = settings.value("log-level") ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
             throw UserError("--log-level \(levelName): expected trace, debug, info, notice, warning, error or critical")
         }
-        logger.logLevel = level
+        let levelSetting = LogLevelSetting(level)
+        let logger = Logger(label: "gossip-node") { NodeLogHandler(label: $0, format: format, journald: journald, level: levelSetting) }
         let networkKey = try data.loadNetworkKey(file: settings.value("network-key-file"))
         let lockFD = try data.lock()
         defer { close(lockFD) }
@@ -109,7 +110,8 @@ public enum NodeRunner {
             }
             let node = Node(identity: identity, networkKey: networkKey, store: store, configuration: config, logger: logger)
             do {
-                try await runOnce(node: node, config: config, api: api, data: data, logger: logger)
+                let reload = ReloadService(settings: settings, store: store, level: levelSetting, logger: logger)
+                try await runOnce(node: node, config: config, api: api, data: data, reload: reload, logger: logger)
                 return
             } catch is SuccessionNeeded {
                 logger.notice("restarting under a successor identity")
@@ -161,7 +163,9 @@ public enum NodeRunner {
 
     /// Runs one node and its API until shutdown, or until the node's identity forks
     /// (``SuccessionNeeded``).
-    static func runOnce(node: Node, config: NodeConfiguration, api: APIConfiguration, data: DataDirectory, logger: Logger) async throws {
+    static func runOnce(node: Node, config: NodeConfiguration, api: APIConfiguration, data: DataDirectory, reload: ReloadService,
+                        logger: Logger) async throws {
+        let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         let identity = node.identity
         let router = APIRoutes.router(node: node, configuration: api)
         var apiLogger = logger
@@ -173,10 +177,16 @@ public enum NodeRunner {
             configuration: .init(address: .hostname(api.bind.host, port: api.bind.port), serverName: "gossip-node"),
             onServerRunning: { _ in
                 startLogger.info("\(startLine)")
+                // systemd (Type=notify): ready once the API serves and the gossip sockets are bound.
+                if notifier.isActive {
+                    await node.waitUntilBound()
+                    notifier.send("READY=1\nSTATUS=serving; author \(identity.publicKey.hex.prefix(12))")
+                }
             },
             logger: apiLogger)
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: NodeService(node: node, logger: logger)), .init(service: app)],
+            configuration: .init(services: [.init(service: NodeService(node: node, notifier: notifier, logger: logger)), .init(service: app),
+                                            .init(service: reload)],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped; database closed")
@@ -186,6 +196,7 @@ public enum NodeRunner {
 /// The gossip node as a service: runs until graceful shutdown, then leaves and closes the store.
 struct NodeService: Service {
     let node: Node
+    let notifier: SystemdNotifier
     let logger: Logger
 
     func run() async throws {
@@ -195,8 +206,19 @@ struct NodeService: Service {
                 group.addTask {
                     // On SIGTERM/SIGINT: say goodbye while the sockets are still open, then stop.
                     try? await gracefulShutdown()
+                    notifier.send("STOPPING=1")
                     await node.leave()
                     throw CancellationError()
+                }
+                if let interval = notifier.watchdogIntervalMillis {
+                    group.addTask {
+                        // systemd's watchdog: a ping each half period while the node's actor answers.
+                        while !Task.isCancelled {
+                            _ = await node.readiness()
+                            notifier.send("WATCHDOG=1")
+                            try await Task.sleep(for: .milliseconds(Int64(interval)))
+                        }
+                    }
                 }
                 group.addTask {
                     // This node's identity forked: leave under it and restart under a successor.
@@ -218,6 +240,40 @@ struct NodeService: Service {
             throw UserError("cannot run gossip on \(node.configuration.bind): \(error)")
         }
         await node.store.close()
+    }
+}
+
+/// SIGHUP: reads the config file and environment again and applies what can change while
+/// running — the trust list, the block list and the log level — logging what it did; a config
+/// that does not parse keeps the previous settings and says why.
+struct ReloadService: Service {
+    let settings: Settings
+    let store: LogStore
+    let level: LogLevelSetting
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            await reload()
+        }
+    }
+
+    func reload() async {
+        do {
+            let fresh = try settings.reloaded()
+            let trusted = try fresh.authors("trust"), blocked = try fresh.authors("block")
+            let name = fresh.value("log-level") ?? "info"
+            guard let newLevel = Logger.Level(rawValue: name) else {
+                throw UserError("log-level \(name): expected trace, debug, info, notice, warning, error or critical")
+            }
+            let removed = try await store.reloadPolicy(trusted: trusted, blocked: blocked)
+            level.current = newLevel
+            logger.notice("reloaded: trust list, block list and log level (other settings take a restart)",
+                          metadata: ["trusted": "\(trusted.count)", "blocked": "\(blocked.count)", "log_level": "\(newLevel)",
+                                     "authors_removed": "\(removed)"])
+        } catch {
+            logger.error("reload failed; keeping the previous trust list, block list and log level: \(error)")
+        }
     }
 }
 

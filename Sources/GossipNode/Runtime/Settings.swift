@@ -43,15 +43,20 @@ public struct Settings: Sendable {
     ]
 
     public private(set) var values: [String: [String]] = [:]
+    /// What these settings were resolved from, for ``reloaded()``.
+    let flags: [String: [String]]
+    let dataDirectory: String?
 
     /// Resolves `flags` over the environment over the config file in `dataDirectory` over defaults.
     public init(flags: [String: [String]], dataDirectory: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        self.flags = flags
+        self.dataDirectory = dataDirectory
         var file: [String: [String]] = [:]
         if let dir = dataDirectory, FileManager.default.fileExists(atPath: dir + "/config") {
             file = try Self.parseConfig(path: dir + "/config")
         }
         for o in Self.options {
-            let envName = "GOSSIP_NODE_" + o.name.uppercased().replacing("-", with: "_")
+            let envName = Self.environmentName(o.name)
             if let f = flags[o.name], !f.isEmpty {
                 values[o.name] = f
             } else if let e = environment[envName], !e.isEmpty {
@@ -63,6 +68,21 @@ public struct Settings: Sendable {
             }
         }
     }
+
+    /// The same flags resolved again over the environment and the config file as they are now.
+    public func reloaded() throws -> Settings { try Settings(flags: flags, dataDirectory: dataDirectory) }
+
+    /// An option's help with its default and its environment variable, for `run --help`.
+    public static func help(_ name: String) -> String {
+        guard let o = options.first(where: { $0.name == name }) else { return name }
+        var text = o.help
+        if let d = o.defaultValue { text += " (default \(d))" }
+        text += " [env \(environmentName(name))\(o.multiple ? ", comma-separated" : "")]"
+        return text
+    }
+
+    /// `GOSSIP_NODE_` and the option's name in capitals with underscores.
+    public static func environmentName(_ name: String) -> String { "GOSSIP_NODE_" + name.uppercased().replacing("-", with: "_") }
 
     public func value(_ name: String) -> String? { values[name]?.last }
     public func all(_ name: String) -> [String] { values[name] ?? [] }
