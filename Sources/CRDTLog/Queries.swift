@@ -71,6 +71,12 @@ public struct BenchmarkSummary: Sendable, Hashable {
     /// Host names that contributed, sorted.
     public var hosts: [String]
     public var newestRecordedAtMillis: Int64
+    /// Provenance: the authors that contributed (sorted), the newest observation's entry and
+    /// author, and whether every contributing author reads as trusted.
+    public var authors: [AuthorID]
+    public var newestID: EntryID
+    public var newestAuthor: AuthorID
+    public var trusted: Bool
 
     /// The half-life of an observation's weight in `weightedMean`: one hour.
     public static let halfLifeSeconds: Double = 3600
@@ -251,11 +257,14 @@ extension LogStore {
         if let m = model { conditions.append("model = ?"); args.append(.text(m)) }
         if let m = metric { conditions.append("metric = ?"); args.append(.text(m)) }
         if trustedOnly, let f = trustFilter(column: "author", into: &args) { conditions.append(f) }
-        struct Acc { var count = 0; var sum = 0.0; var wsum = 0.0; var wtotal = 0.0; var last = 0.0; var newest = Int64.min; var newestID = EntryID.zero; var hosts = Set<String>() }
+        struct Acc {
+            var count = 0; var sum = 0.0; var wsum = 0.0; var wtotal = 0.0; var last = 0.0; var newest = Int64.min
+            var newestID = EntryID.zero; var newestAuthor = AuthorID.zero; var hosts = Set<String>(); var authors = Set<AuthorID>()
+        }
         var acc: [[String]: Acc] = [:]
         do {
             let s = try db.statement("""
-                SELECT provider, model, metric, value, recorded_at, host, entry_id FROM benchmarks
+                SELECT provider, model, metric, value, recorded_at, host, entry_id, author FROM benchmarks
                 WHERE \(conditions.joined(separator: " AND "))
                 """)
             try s.bind(args)
@@ -263,20 +272,23 @@ extension LogStore {
                 let k = [s.text(0), s.text(1), s.text(2)]
                 let value = s.double(3), at = s.int(4)
                 let id = Bytes32(s.blob(6)) ?? .zero
+                let author = Bytes32(s.blob(7)) ?? .zero
                 var a = acc[k] ?? Acc()
                 a.count += 1; a.sum += value
                 let age = max(0, Double(nowMillis - at) / 1000)
                 let w = exp2(-age / BenchmarkSummary.halfLifeSeconds)
                 a.wsum += w * value; a.wtotal += w
-                if (at, id) > (a.newest, a.newestID) { a.newest = at; a.newestID = id; a.last = value }
+                if (at, id) > (a.newest, a.newestID) { a.newest = at; a.newestID = id; a.newestAuthor = author; a.last = value }
                 a.hosts.insert(s.text(5))
+                a.authors.insert(author)
                 acc[k] = a
             }
         } catch { throw .storage(error) }
         return acc.map { k, a in
             BenchmarkSummary(provider: k[0], model: k[1], metric: k[2], count: a.count, last: a.last, mean: a.sum / Double(a.count),
                              weightedMean: a.wtotal > 0 ? a.wsum / a.wtotal : a.sum / Double(a.count),
-                             hosts: a.hosts.sorted(), newestRecordedAtMillis: a.newest)
+                             hosts: a.hosts.sorted(), newestRecordedAtMillis: a.newest, authors: a.authors.sorted(),
+                             newestID: a.newestID, newestAuthor: a.newestAuthor, trusted: a.authors.allSatisfy { isTrusted($0) })
         }.sorted { ($0.provider, $0.model, $0.metric) < ($1.provider, $1.model, $1.metric) }
     }
 

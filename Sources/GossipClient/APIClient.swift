@@ -24,6 +24,8 @@ public struct APIClient: Sendable {
     public struct Reply: Sendable {
         public var status: Int
         public var body: [UInt8]
+        /// The reply's headers, names in lowercase (a repeated name keeps its last value).
+        public var headers: [String: String] = [:]
         public var json: JSONValue? { try? JSON.parse(body) }
         public var text: String { String(decoding: body, as: UTF8.self) }
         /// The API's error message, if this is an error reply.
@@ -59,11 +61,12 @@ public struct APIClient: Sendable {
 
     /// Opens a streaming GET (Server-Sent Events) and calls `onLine` for each line until it
     /// returns false or the connection ends.
-    public func stream(_ path: String, onLine: (String) -> Bool) throws {
+    public func stream(_ path: String, headers: [String] = [], onLine: (String) -> Bool) throws {
         let fd = try connect(timeout: false)
         defer { close(fd) }
         var head = "GET \(path) HTTP/1.1\r\nHost: \(address)\r\nAccept: text/event-stream\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
+        for h in headers { head += h + "\r\n" }
         try sendAll(fd, Array((head + "\r\n").utf8))
         var pending: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16_384)
@@ -124,7 +127,12 @@ public struct APIClient: Sendable {
         if lines.contains(where: { $0.lowercased().hasPrefix("transfer-encoding:") && $0.lowercased().contains("chunked") }) {
             body = dechunk(body)
         }
-        return Reply(status: status, body: body)
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = String(line[line.index(after: colon)...]).trimming(" ")
+        }
+        return Reply(status: status, body: body, headers: headers)
     }
 
     static func dechunk(_ b: [UInt8]) -> [UInt8] {

@@ -8,6 +8,35 @@ import Darwin
 
 /// `s` with every byte outside RFC 3986's unreserved set percent-encoded (for URL path segments
 /// and query values).
+/// `s` with every `%XX` turned back into its byte; nil when an escape is malformed or the bytes
+/// are not UTF-8 (a path parameter like that is a 400, never a guess).
+public func percentDecode(_ s: String) -> String? {
+    let u = Array(s.utf8)
+    guard u.contains(UInt8(ascii: "%")) else { return s }
+    func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+    var out: [UInt8] = []
+    out.reserveCapacity(u.count)
+    var i = 0
+    while i < u.count {
+        if u[i] == UInt8(ascii: "%") {
+            guard i + 2 < u.count, let hi = nibble(u[i + 1]), let lo = nibble(u[i + 2]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 3
+        } else {
+            out.append(u[i])
+            i += 1
+        }
+    }
+    return String(validating: out, as: UTF8.self)
+}
+
 public func percentEncode(_ s: String) -> String {
     let hex = Array("0123456789ABCDEF".utf8)
     var out: [UInt8] = []

@@ -143,6 +143,7 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("peers-file"), help: ArgumentHelp(Settings.help("peers-file"))) var peersFile: String?
     @Option(name: .customLong("forget-dead-after"), help: ArgumentHelp(Settings.help("forget-dead-after"))) var forgetDeadAfter: String?
     @Option(name: .customLong("body-limit"), help: ArgumentHelp(Settings.help("body-limit"))) var bodyLimit: String?
+    @Option(name: .customLong("events-keep-alive"), help: ArgumentHelp(Settings.help("events-keep-alive"))) var eventsKeepAlive: String?
     @Option(name: .customLong("restore-grace"), help: ArgumentHelp(Settings.help("restore-grace"))) var restoreGrace: String?
     @Option(help: ArgumentHelp(Settings.help("profile"))) var profile: String?
     @Option(name: .customLong("log-level"), help: ArgumentHelp(Settings.help("log-level"))) var logLevel: String?
@@ -155,7 +156,7 @@ struct Run: AsyncParsableCommand {
                                            ("host-name", hostName), ("network-key-file", networkKeyFile), ("quota-per-hour", quotaPerHour),
                                            ("new-authors-per-hour", newAuthorsPerHour), ("new-authors-per-peer-per-hour", newAuthorsPerPeerPerHour),
                                            ("discover", discover), ("peers-file", peersFile), ("forget-dead-after", forgetDeadAfter),
-                                           ("body-limit", bodyLimit), ("restore-grace", restoreGrace), ("profile", profile), ("log-level", logLevel),
+                                           ("body-limit", bodyLimit), ("events-keep-alive", eventsKeepAlive), ("restore-grace", restoreGrace), ("profile", profile), ("log-level", logLevel),
                                            ("log-format", logFormat)]
         for (k, v) in single { if let v { flags[k] = [v] } }
         if !seed.isEmpty { flags["seed"] = seed }

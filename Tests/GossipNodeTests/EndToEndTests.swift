@@ -23,14 +23,15 @@ struct EndToEndTests {
         var client: APIClient { APIClient(address: HostPort(host: ip, port: port + 1)) }
         var gossip: String { "\(ip):\(port)" }
 
-        init(data: String, ip: String, port: Int = EndToEndTests.port, seeds: [String], host: String, logLevel: String? = "warning") throws {
+        init(data: String, ip: String, port: Int = EndToEndTests.port, seeds: [String], host: String, logLevel: String? = "warning",
+             extra: [String] = []) throws {
             self.data = data
             self.ip = ip
             self.port = port
             process.executableURL = URL(fileURLWithPath: EndToEndTests.binary)
             process.arguments = ["run", "--data", data, "--bind", "\(ip):\(port)", "--api", "\(ip):\(port + 1)", "--profile", "fast",
                                  "--restore-grace", "0", "--host-name", host] + (logLevel.map { ["--log-level", $0] } ?? [])
-                + seeds.flatMap { ["--seed", $0] }
+                + seeds.flatMap { ["--seed", $0] } + extra
             process.standardOutput = FileHandle.nullDevice
             FileManager.default.createFile(atPath: data + "/stderr.log", contents: nil)
             process.standardError = FileHandle(forWritingAtPath: data + "/stderr.log")
@@ -227,26 +228,37 @@ struct EndToEndTests {
     }
 }
 
-/// Reads `/v1/events` on a thread and remembers the ids of the events it saw.
+/// Reads `/v1/events` on a thread and remembers the entry ids of the events it saw, the last
+/// event id (the stream's cursor) and the keep-alive comments.
 final class SSECollector: @unchecked Sendable {
-    // The lock guards `seen` and `open`, shared between the reading thread and the test.
+    // The lock guards the fields below, shared between the reading thread and the test.
     private let lock = NSLock()
     private var seen: [String] = []
+    private var cursor: String?
+    private var comments = 0
     private var open = false
     private var stopped = false
     let client: APIClient
-    init(client: APIClient) { self.client = client }
+    let headers: [String]
+    init(client: APIClient, headers: [String] = []) { self.client = client; self.headers = headers }
 
+    /// Entry ids, from each event's data.
     var ids: [String] { lock.lock(); defer { lock.unlock() }; return seen }
+    var lastEventID: String? { lock.lock(); defer { lock.unlock() }; return cursor }
+    var keepAlives: Int { lock.lock(); defer { lock.unlock() }; return comments }
     var connected: Bool { lock.lock(); defer { lock.unlock() }; return open }
     func stop() { lock.lock(); stopped = true; lock.unlock() }
 
     func start() {
         Thread.detachNewThread { [self] in
-            try? client.stream("/v1/events") { line in
+            try? client.stream("/v1/events", headers: headers) { line in
                 self.lock.lock(); defer { self.lock.unlock() }
                 if line.hasPrefix(":") { open = true }
-                if line.hasPrefix("id: ") { seen.append(String(line.dropFirst(4))) }
+                if line == ": keep-alive" { comments += 1 }
+                if line.hasPrefix("id: ") { cursor = String(line.dropFirst(4)) }
+                if line.hasPrefix("data: "), let id = (try? JSON.parse(Array(line.dropFirst(6).utf8)))?["id"]?.stringValue {
+                    seen.append(id)
+                }
                 return !stopped
             }
         }

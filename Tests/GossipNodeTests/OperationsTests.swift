@@ -149,3 +149,68 @@ struct OperationsTests {
         #expect(try String(contentsOfFile: d + "/identity", encoding: .utf8) == before)
     }
 }
+
+/// The API's contract with its clients: keys of any UTF-8, methods, event streams that resume.
+@Suite("API contract", .serialized)
+struct APIContractTests {
+    typealias NodeProcess = EndToEndTests.NodeProcess
+
+    @Test func keysWithSlashesSpacesPercentAndEmojiRoundTrip() async throws {
+        let (d, author) = try EndToEndTests.initDir()
+        let n = try NodeProcess(data: d, ip: "127.0.0.36", seeds: [], host: "h")
+        defer { n.terminate() }
+        #expect(await n.waitHealthy())
+        for key in ["a/b", "with space", "100%", "🦊 fox/🐇", "%2F"] {
+            let w = try n.client.post("/v1/memories", json: .object(["category": .string("c"), "content": .string("about \(key)"), "key": .string(key)]))
+            #expect(w.status == 201, "\(key): \(w.status)")
+            let got = try n.client.get("/v1/memories/\(author)/\(percentEncode(key))")
+            #expect(got.status == 200 && got.json?["key"]?.stringValue == key, "\(key): \(got.status)")
+            let gone = try n.client.request("DELETE", "/v1/memories/\(percentEncode(key))")
+            #expect(gone.status == 200, "\(key): delete \(gone.status)")
+            #expect(try n.client.get("/v1/memories/\(author)/\(percentEncode(key))").status == 404)
+        }
+        // A malformed escape is a 400 that says so, not a guess.
+        let bad = try n.client.get("/v1/memories/\(author)/%ZZ")
+        #expect(bad.status == 400 && bad.json?["error"]?["code"]?.stringValue == "invalid_field")
+    }
+
+    @Test func anUndeclaredMethodIs405WithTheAllowedOnes() async throws {
+        let (d, _) = try EndToEndTests.initDir()
+        let n = try NodeProcess(data: d, ip: "127.0.0.37", seeds: [], host: "h")
+        defer { n.terminate() }
+        #expect(await n.waitHealthy())
+        let r = try n.client.request("PUT", "/v1/memories", body: Array("{}".utf8))
+        #expect(r.status == 405)
+        #expect(r.headers["allow"] == "GET, POST", "\(r.headers)")
+        #expect(r.json?["error"]?["code"]?.stringValue == "method_not_allowed")
+        #expect(try n.client.request("DELETE", "/v1/status").status == 405)
+    }
+
+    @Test func anEventStreamResumesFromItsLastEventIDAndKeepsAlive() async throws {
+        let (d, _) = try EndToEndTests.initDir()
+        let n = try NodeProcess(data: d, ip: "127.0.0.38", seeds: [], host: "h", extra: ["--events-keep-alive", "200ms"])
+        defer { n.terminate() }
+        #expect(await n.waitHealthy())
+        func write(_ text: String) throws -> String {
+            try #require(try n.client.post("/v1/memories", json: .object(["category": .string("c"), "content": .string(text)])).json?["id"]?.stringValue)
+        }
+        let first = SSECollector(client: n.client)
+        first.start()
+        #expect(await eventually(5) { first.connected })
+        let early = try (0..<3).map { try write("early \($0)") }
+        #expect(await eventually(5) { first.ids == early }, "\(first.ids)")
+        #expect(await eventually(5) { first.keepAlives >= 2 }, "no keep-alive comments")
+        let cursor = try #require(first.lastEventID)
+        first.stop()
+        // Written while no stream is open: a client that comes back with its cursor gets them all.
+        let late = try (0..<4).map { try write("late \($0)") }
+        let second = SSECollector(client: n.client, headers: ["Last-Event-ID: \(cursor)"])
+        second.start()
+        #expect(await eventually(5) { second.ids == late }, "resumed with \(second.ids), expected \(late)")
+        let live = try write("live")
+        #expect(await eventually(5) { second.ids == late + [live] })
+        second.stop()
+        // A cursor that is not a number is a 400.
+        #expect(try n.client.request("GET", "/v1/events", headers: ["Last-Event-ID: yesterday"]).status == 400)
+    }
+}

@@ -9,10 +9,15 @@ public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    /// Extra headers (`Allow` on a 405); every 503 also carries `Retry-After`.
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
-        self.status = status; self.code = code; self.message = message
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status; self.code = code; self.message = message; self.headers = headers
     }
+
+    /// Seconds a client should wait before retrying a 503 (storage unavailable, too many streams).
+    public static let retryAfterSeconds = 2
 
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
     public static func missing(_ field: String) -> APIError { APIError(.badRequest, "missing_field", "the field \"\(field)\" is required") }
@@ -20,7 +25,10 @@ public struct APIError: HTTPResponseError, Sendable {
     public static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        APIResponse.json(.object(["error": .object(["code": .string(code), "message": .string(message)])]), status: status)
+        var r = APIResponse.json(.object(["error": .object(["code": .string(code), "message": .string(message)])]), status: status)
+        for field in headers { r.headers.append(field) }
+        if status == .serviceUnavailable, r.headers[.retryAfter] == nil { r.headers[.retryAfter] = String(Self.retryAfterSeconds) }
+        return r
     }
 }
 

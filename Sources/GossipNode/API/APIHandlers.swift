@@ -8,6 +8,8 @@ import Wire
 struct APIHandlers: Sendable {
     let node: Node
     let bodyLimit: Int
+    /// See ``APIConfiguration/eventKeepAliveMillis``.
+    var eventKeepAliveMillis: UInt64 = 15_000
     var store: LogStore { node.store }
 
     // MARK: Input

@@ -39,6 +39,8 @@ enum APIResponse {
             "count": .number(Double(b.count)), "last": .number(b.last), "mean": .number(b.mean),
             "weighted_mean": .number(b.weightedMean), "hosts": .array(b.hosts.map { .string($0) }),
             "newest_recorded_at": time(b.newestRecordedAtMillis),
+            "authors": .array(b.authors.map { .string($0.hex) }), "newest_id": .string(b.newestID.hex),
+            "newest_author": .string(b.newestAuthor.hex), "trusted": .bool(b.trusted),
         ])
     }
 

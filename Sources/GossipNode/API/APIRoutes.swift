@@ -1,4 +1,5 @@
 import CRDTLog
+import GossipClient
 import GossipCore
 import Hummingbird
 import ServiceLifecycle
@@ -11,6 +12,8 @@ public struct APIConfiguration: Sendable {
     public var token: String?
     /// Largest request body.
     public var bodyLimitBytes = 1 << 20
+    /// Time between keep-alive comments on a quiet event stream.
+    public var eventKeepAliveMillis: UInt64 = 15_000
     public init() {}
 }
 
@@ -32,7 +35,12 @@ public struct APIRoute: Sendable {
         }.joined(separator: "/")
     }
 
-    var parameterCount: Int { path.split(separator: "/").filter { $0.hasPrefix("{") }.count }
+    var parameterCount: Int { parameterNames.count }
+
+    /// The names of the path's `{param}`s, in order.
+    var parameterNames: [String] {
+        path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
+    }
 }
 
 /// The routes of the local HTTP API (docs/openapi.yaml describes each; a test keeps the two in step).
@@ -64,21 +72,29 @@ public enum APIRoutes {
     public static func router(node: Node, configuration: APIConfiguration) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: MethodCheckMiddleware(routes: table))
         router.add(middleware: LocalCallerMiddleware(node: node, bind: configuration.bind))
         if let token = configuration.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
-        let api = APIHandlers(node: node, bodyLimit: configuration.bodyLimitBytes)
+        let api = APIHandlers(node: node, bodyLimit: configuration.bodyLimitBytes, eventKeepAliveMillis: configuration.eventKeepAliveMillis)
         for route in table {
             let count = route.parameterCount
             let name = "\(route.method) \(route.path)"
             guard let method = HTTPRequest.Method(route.method) else { continue }
             router.on(RouterPath(route.routerPath), method: method) { request, context in
-                let parameters = (0..<count).map { context.parameters.get("p\($0)") ?? "" }
                 let started = ContinuousClock.now
                 func seconds() -> Double {
                     let d = ContinuousClock.now - started
                     return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
                 }
                 do {
+                    // Path parameters arrive percent-encoded (a key may hold `/`, a space, `%`, any UTF-8).
+                    let parameters = try (0..<count).map { i in
+                        let raw = context.parameters.get("p\(i)") ?? ""
+                        guard let decoded = percentDecode(raw) else {
+                            throw APIError.invalid(route.parameterNames[i], "is not valid percent-encoded UTF-8")
+                        }
+                        return decoded
+                    }
                     let response = try await route.handle(api, request, parameters)
                     node.apiMetrics.record(route: name, status: response.status.code, seconds: seconds())
                     return response
@@ -89,5 +105,38 @@ public enum APIRoutes {
             }
         }
         return router
+    }
+}
+
+/// A method a known path does not declare is 405 with `Allow` listing the ones it does (not
+/// 404, and before the other checks: it says nothing about the request but its method).
+struct MethodCheckMiddleware<Context: RequestContext>: RouterMiddleware {
+    let patterns: [(segments: [Substring], methods: Set<String>)]
+
+    init(routes: [APIRoute]) {
+        var byPath: [String: Set<String>] = [:]
+        for r in routes { byPath[r.path, default: []].insert(r.method) }
+        patterns = byPath.map { (segments: $0.key.split(separator: "/"), methods: $0.value) }
+    }
+
+    /// The methods of every route whose path matches `path` (a `{param}` matches any segment).
+    func allowed(for path: String) -> Set<String> {
+        let parts = path.split(separator: "/")
+        var out = Set<String>()
+        for p in patterns where p.segments.count == parts.count {
+            if zip(p.segments, parts).allSatisfy({ pattern, part in pattern.hasPrefix("{") || pattern == part }) { out.formUnion(p.methods) }
+        }
+        return out
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let method = request.method.rawValue
+        let allowed = allowed(for: request.uri.path)
+        if !allowed.isEmpty, !allowed.contains(method), !(method == "HEAD" && allowed.contains("GET")) {
+            let list = allowed.sorted().joined(separator: ", ")
+            throw APIError(.methodNotAllowed, "method_not_allowed", "\(method) is not allowed on \(request.uri.path); allowed: \(list)",
+                           headers: [.allow: list])
+        }
+        return try await next(request, context)
     }
 }

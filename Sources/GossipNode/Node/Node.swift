@@ -85,7 +85,9 @@ public actor Node {
     var vectorWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     /// The specific address gossip is bound to, which TCP dials start from (nil for a wildcard).
     var localDialAddress: SocketAddress?
-    var subscribers: [UInt64: AsyncStream<Entry>.Continuation] = [:]
+    /// Event streams waiting for news: each gets a signal (not the entries; it reads them from
+    /// the log by cursor, so a slow reader lags but never loses one).
+    var subscribers: [UInt64: AsyncStream<Void>.Continuation] = [:]
     var nextSubscriber: UInt64 = 0
     /// The gossip port actually bound (useful with port 0).
     public private(set) var boundPort: Int?

@@ -106,7 +106,7 @@ extension Node {
         digest = await store.digest()
         entryCount = await store.entryCount()
         core.setLog(digest: digest, entries: entryCount)
-        for e in stored { for c in subscribers.values { c.yield(e) } }
+        if !stored.isEmpty { for c in subscribers.values { c.yield(()) } }
         guard pushOn, !stored.isEmpty else { return }
         perform(core.stored(stored.map { (key: EntryKey(author: $0.author, seq: $0.seq), encoded: $0.encoded) }, from: peer, now: now()))
     }
@@ -151,12 +151,12 @@ extension Node {
         }
     }
 
-    /// Every entry newly stored on this node from now on (written here or received), and the
-    /// subscription's id for ``unsubscribe(_:)``; nil when ``GossipNodeDefaults/maxSubscribers``
-    /// streams are open already.
-    public func subscribe() -> (AsyncStream<Entry>, UInt64)? {
+    /// A signal each time entries were newly stored on this node (written here or received; at
+    /// most one signal waits: they only say "read the log again"), and the subscription's id for
+    /// ``unsubscribe(_:)``; nil when ``GossipNodeDefaults/maxSubscribers`` streams are open already.
+    public func subscribe() -> (AsyncStream<Void>, UInt64)? {
         guard subscribers.count < GossipNodeDefaults.maxSubscribers else { return nil }
-        let (stream, continuation) = AsyncStream<Entry>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let id = nextSubscriber
         nextSubscriber += 1
         subscribers[id] = continuation

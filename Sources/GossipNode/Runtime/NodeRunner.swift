@@ -88,6 +88,7 @@ public enum NodeRunner {
         var api = APIConfiguration()
         api.bind = try settings.hostPort("api", defaultPort: GossipNodeDefaults.apiPort)
         api.bodyLimitBytes = try settings.integer("body-limit", range: 1024...(64 << 20))
+        api.eventKeepAliveMillis = max(100, try settings.duration("events-keep-alive"))
         if let tokenFile = settings.value("api-token-file") {
             let token: String
             do { token = try IdentityFile.readSecret(at: tokenFile).trimming() } catch { throw UserError(error.description) }

@@ -35,6 +35,7 @@ public struct Settings: Sendable {
         Option(name: "quota-per-hour", defaultValue: String(AuthorQuota.defaultPerHour), multiple: false, help: "entries accepted from the network per author per hour; more are deferred, not dropped"),
         Option(name: "new-authors-per-hour", defaultValue: String(NewAuthorLimit.defaultTotalPerHour), multiple: false, help: "authors never seen before accepted from the network per hour, in all (trusted authors are exempt); more are deferred, not dropped"),
         Option(name: "new-authors-per-peer-per-hour", defaultValue: String(NewAuthorLimit.defaultPerPeerPerHour), multiple: false, help: "authors never seen before accepted per hour from any one peer"),
+        Option(name: "events-keep-alive", defaultValue: "15s", multiple: false, help: "time between keep-alive comments on a quiet /v1/events stream"),
         Option(name: "body-limit", defaultValue: String(1 << 20), multiple: false, help: "largest HTTP request body, in bytes"),
         Option(name: "restore-grace", defaultValue: "60s", multiple: false, help: "after a start, the longest this node waits for a known peer to confirm its own latest entries before signing again (fork-safe restore); writes meanwhile are accepted into the durable outbox, never refused; 0 disables"),
         Option(name: "profile", defaultValue: "lan", multiple: false, help: "protocol timing: lan (probe every 1 s, like Serf) or fast (5x faster, for local clusters)"),
