@@ -32,7 +32,7 @@ struct GossipNodeCommand: AsyncParsableCommand {
             """,
         version: GossipNodeVersion.current,
         subcommands: [Init.self, NetworkKeyCommand.self, Run.self, Status.self, Remember.self, Recall.self, Breaker.self,
-                      Peers.self, Verify.self, Export.self, Import.self])
+                      Peers.self, Verify.self, Export.self, Import.self, MCP.self])
 }
 
 /// Options every command that reads a data directory shares.
