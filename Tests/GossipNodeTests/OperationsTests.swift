@@ -106,6 +106,28 @@ struct OperationsTests {
         #expect(fromTwo() == 0)
     }
 
+    @Test func handshakesFromAnotherNetworkAreLoggedOnceAMinuteWithTheLikelyCause() async throws {
+        let (d1, _) = try EndToEndTests.initDir()
+        let (d2, _) = try EndToEndTests.initDir()  // its own network key
+        let n1 = try NodeProcess(data: d1, ip: "127.0.0.39", seeds: [], host: "h1")
+        defer { n1.terminate() }
+        #expect(await n1.waitHealthy())
+        let intruder = try NodeProcess(data: d2, ip: "127.0.0.40", seeds: [n1.gossip], host: "h2")
+        defer { intruder.terminate() }
+        #expect(await eventually(15) { log(d1).contains("failed handshakes from one address") }, "\(log(d1))")
+        let lines = log(d1).split(separator: "\n").filter { $0.contains("failed handshakes from one address") }
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("127.0.0.40") == true && lines.first?.contains("different network key") == true, "\(lines)")
+        // The intruder keeps retrying; the line does not repeat within the minute.
+        func mismatches() -> Int {
+            let text = (try? n1.client.get("/metrics").text) ?? ""
+            let line = text.split(separator: "\n").first { $0.hasPrefix("gossip_node_sessions_rejected_total{reason=\"network_key_mismatch\"}") }
+            return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        #expect(await eventually(10) { mismatches() >= 3 }, "the intruder did not retry")
+        #expect(log(d1).split(separator: "\n").filter { $0.contains("failed handshakes from one address") }.count == 1)
+    }
+
     @Test func metricsNameTheBuildTheStartAndEachRoutesLatency() async throws {
         let (d, _) = try EndToEndTests.initDir()
         let n = try NodeProcess(data: d, ip: "127.0.0.34", seeds: [], host: "h")
