@@ -34,7 +34,8 @@ public struct TrustPolicy: Sendable {
         var list = successorsOf[s.predecessor] ?? []
         list.append(s.successor)
         list.sort { a, b in
-            let x = predecessorOf[a]!.announcedAt, y = predecessorOf[b]!.announcedAt
+            let zero = HLCTimestamp(rawValue: 0)
+            let x = predecessorOf[a]?.announcedAt ?? zero, y = predecessorOf[b]?.announcedAt ?? zero
             return (x, a) < (y, b)
         }
         successorsOf[s.predecessor] = list
