@@ -692,6 +692,21 @@ def render(results: dict) -> str:
                            f"{verdict(r['ratio_p50'] is not None and r['ratio_p50'] <= 0.1)} ({r['ratio_p50']}) |")
         sections += ["", "![propagation CDF](plots/propagation-cdf.png)", ""]
 
+    jn = results.get("join", {}).get("data")
+    if jn:
+        sections += [f"## Join ({stamp(results['join'])})", "",
+                     "N nodes started together, each with one seed (the first); time from the first start until every node",
+                     "lists every other alive (gossip-node: `/v1/status`; Serf: `serf members -status=alive` on every agent, each",
+                     "agent started with `-join` to the first). Then one more node joins the running N: time until all N + 1",
+                     "list each other. gossip-node `--profile lan`, Serf's defaults. Polled every 20 ms on every node.", "",
+                     "| N | gossip-node, all | Serf, all | ratio | one more: gossip-node | Serf |", "|---|---|---|---|---|---|"]
+        for n, r in jn.items():
+            sections.append(f"| {n} | {r['gossip_node_all_s']} s | {r['serf_all_s']} s | {r['ratio_all']} | "
+                            f"{r['gossip_node_one_more_s']} s | {r['serf_one_more_s']} s |")
+            summary.append(f"| join, N={n} (all list all alive) | {r['gossip_node_all_s']} s | Serf {r['serf_all_s']} s | ≤ Serf | "
+                           f"{verdict(r['ratio_all'] is not None and r['ratio_all'] <= 1)} ({r['ratio_all']}) |")
+        sections.append("")
+
     cu = results.get("catchup", {}).get("data")
     if cu:
         sections += [f"## Catch-up ({stamp(results['catchup'])})", "",
@@ -832,8 +847,116 @@ def missed_notes(results: dict) -> list[str]:
     return notes
 
 
+def part_join() -> dict:
+    """N nodes started together with one seed: time until every node lists every other alive;
+    then one more node joins the running N. gossip-node (`--profile lan`) vs Serf (defaults)."""
+    result = {}
+    for n in (16, 32):
+        log(f"join: gossip-node, {n} nodes started together")
+        c = Cluster("bench-join")
+        c.destroy()
+        c = Cluster("bench-join")
+        c.create_namespace()
+        os.makedirs(c.dir, exist_ok=True)
+        key = os.path.join(c.dir, "network.key")
+        with open(key, "w") as f:
+            f.write(subprocess.run([NODE, "network-key"], capture_output=True, text=True, check=True).stdout)
+        os.chmod(key, 0o600)
+        # n + 1 nodes in the cluster's table; the last joins later. Every node's seed is node 1
+        # (node 1's is node 2): one seed, as a user would start them.
+        c.meta = {"nodes": n + 1, "bin": NODE, "profile": "lan", "extra": [], "seeds": True}
+        c.save()
+        c.enter()
+        c.heal()
+        for i in range(1, n + 2):
+            c.init_node(i)
+
+        def alive_counts(nodes):
+            return [((c.status(i) or {}).get("peers") or {}).get("alive", -1) for i in nodes]
+
+        def wait_all(nodes, want, timeout=120.0):
+            deadline = time.time() + timeout
+            while True:
+                if all(x == want for x in alive_counts(nodes)):
+                    return
+                if time.time() > deadline:
+                    raise RuntimeError(f"join: alive counts {alive_counts(nodes)}, wanted {want} everywhere")
+                time.sleep(0.02)
+
+        try:
+            t0 = time.time()
+            for i in range(1, n + 1):
+                c.start(i)
+            wait_all(range(1, n + 1), n - 1)
+            g_all = time.time() - t0
+            t1 = time.time()
+            c.start(n + 1)
+            wait_all(range(1, n + 2), n)
+            g_one = time.time() - t1
+        finally:
+            c.destroy()
+        log(f"join: Serf, {n} agents started together")
+        serf_dir = os.path.join(WORK, "serf-join")
+        shutil.rmtree(serf_dir, ignore_errors=True)
+        os.makedirs(serf_dir)
+        ns = Namespace("gossip-bench-serf")
+        enter_namespace("gossip-bench-serf")
+        procs = []
+
+        def agent(i):
+            a = f"127.0.0.{i + 1}"
+            args = ["serf", "agent", f"-node=serf{i}", f"-bind={a}:{SERF_PORT}", f"-rpc-addr={a}:{SERF_RPC}", "-log-level=err"]
+            if i > 1:
+                args.append(f"-join=127.0.0.2:{SERF_PORT}")
+            procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+
+        def serf_alive(i):
+            r = subprocess.run(["serf", "members", f"-rpc-addr=127.0.0.{i + 1}:{SERF_RPC}", "-status=alive"], capture_output=True, text=True)
+            return len([l for l in r.stdout.splitlines() if l.strip()]) if r.returncode == 0 else -1
+
+        def serf_wait(nodes, want, timeout=120.0):
+            deadline = time.time() + timeout
+            while True:
+                counts = [serf_alive(i) for i in nodes]
+                if all(x == want for x in counts):
+                    return
+                if time.time() > deadline:
+                    raise RuntimeError(f"join: Serf alive counts {counts}, wanted {want}")
+                time.sleep(0.02)
+
+        try:
+            t0 = time.time()
+            # Serf's -join needs the first agent listening: start it, then the rest at once.
+            agent(1)
+            while serf_alive(1) < 1:
+                time.sleep(0.01)
+            for i in range(2, n + 1):
+                agent(i)
+            serf_wait(range(1, n + 1), n)
+            s_all = time.time() - t0
+            t1 = time.time()
+            agent(n + 1)
+            serf_wait(range(1, n + 2), n + 1)
+            s_one = time.time() - t1
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            ns.close()
+        result[str(n)] = {"gossip_node_all_s": round(g_all, 2), "serf_all_s": round(s_all, 2),
+                          "gossip_node_one_more_s": round(g_one, 2), "serf_one_more_s": round(s_one, 2),
+                          "ratio_all": round(g_all / s_all, 3) if s_all else None}
+        log(f"  N={n}: all listed alive everywhere: gossip-node {g_all:.2f} s, Serf {s_all:.2f} s; "
+            f"one more joins: gossip-node {g_one:.2f} s, Serf {s_one:.2f} s")
+    return result
+
+
 PARTS = {"ingest": part_ingest, "propagation": part_propagation, "catchup": part_catchup, "idle": part_idle,
-         "sync": part_sync, "api": part_api}
+         "sync": part_sync, "api": part_api, "join": part_join}
 
 
 def main(argv: list[str]) -> int:
