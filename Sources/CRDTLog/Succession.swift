@@ -41,7 +41,7 @@ public struct Succession: Sendable, Hashable {
         let sig = predecessor.sign(signingBytes(successor: successor, predecessor: predecessor.publicKey, seq: seq, head: head))
         var o: [String: JSONValue] = [
             "predecessor": .string(predecessor.publicKey.hex), "predecessor_seq": .number(Double(seq)),
-            "predecessor_head": .string(head.hex), "signature": .string(hexString(sig)),
+            "predecessor_head": .string(head.hex), "signature": .string(Hex.encode(sig)),
         ]
         if let host { o["host"] = .string(host) }
         return Array(JSON.serialize(.object(o)).utf8)
@@ -55,7 +55,7 @@ public struct Succession: Sendable, Hashable {
         guard let v = try? JSON.parse(e.payload), let p = v["predecessor"]?.stringValue.flatMap(Bytes32.init(hex:)),
               let head = v["predecessor_head"]?.stringValue.flatMap(Bytes32.init(hex:)),
               let seqNumber = v["predecessor_seq"]?.numberValue,
-              let sigHex = v["signature"]?.stringValue, let sig = bytes(hex: sigHex), sig.count == SigningKeyPair.signatureLength
+              let sigHex = v["signature"]?.stringValue, let sig = Hex.decode(sigHex), sig.count == SigningKeyPair.signatureLength
         else { throw .badSuccession("payload lacks predecessor, predecessor_seq, predecessor_head or signature") }
         // A JSON number: an integer in 0...2^53 (exact in a double) and within the seq range.
         guard seqNumber >= 0, seqNumber <= 9_007_199_254_740_992, seqNumber.rounded(.towardZero) == seqNumber,
@@ -68,36 +68,4 @@ public struct Succession: Sendable, Hashable {
         host = v["host"]?.stringValue
         announcedAt = e.hlc
     }
-}
-
-/// Lowercase hex of any bytes.
-func hexString(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// Bytes from hex (either case); nil for an odd length or a non-hex character.
-func bytes(hex: String) -> [UInt8]? {
-    let u = Array(hex.utf8)
-    guard u.count % 2 == 0 else { return nil }
-    func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-    var out: [UInt8] = []
-    out.reserveCapacity(u.count / 2)
-    var i = 0
-    while i < u.count {
-        guard let hi = nibble(u[i]), let lo = nibble(u[i + 1]) else { return nil }
-        out.append(hi << 4 | lo)
-        i += 2
-    }
-    return out
 }

@@ -1,32 +1,23 @@
+import Wire
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-// Text and standard-stream helpers of the command line and the API client, standard library only.
+// Text and standard-stream helpers of the command line and the API client: standard library and Wire, no Foundation.
 
-/// `s` with every byte outside RFC 3986's unreserved set percent-encoded (for URL path segments
-/// and query values).
 /// `s` with every `%XX` turned back into its byte; nil when an escape is malformed or the bytes
 /// are not UTF-8 (a path parameter like that is a 400, never a guess).
 public func percentDecode(_ s: String) -> String? {
     let u = Array(s.utf8)
     guard u.contains(UInt8(ascii: "%")) else { return s }
-    func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
     var out: [UInt8] = []
     out.reserveCapacity(u.count)
     var i = 0
     while i < u.count {
         if u[i] == UInt8(ascii: "%") {
-            guard i + 2 < u.count, let hi = nibble(u[i + 1]), let lo = nibble(u[i + 2]) else { return nil }
+            guard i + 2 < u.count, let hi = Hex.nibble(u[i + 1]), let lo = Hex.nibble(u[i + 2]) else { return nil }
             out.append(hi << 4 | lo)
             i += 3
         } else {
@@ -37,6 +28,8 @@ public func percentDecode(_ s: String) -> String? {
     return String(validating: out, as: UTF8.self)
 }
 
+/// `s` with every byte outside RFC 3986's unreserved set percent-encoded (for URL path segments
+/// and query values).
 public func percentEncode(_ s: String) -> String {
     let hex = Array("0123456789ABCDEF".utf8)
     var out: [UInt8] = []

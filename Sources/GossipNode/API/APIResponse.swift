@@ -51,15 +51,8 @@ enum APIResponse {
             "id": .string(e.id.hex), "author": .string(e.author.hex), "seq": .number(Double(e.seq)),
             "prev": .string(e.prev.hex), "hlc": .string(String(e.hlc.rawValue)), "recorded_at": time(Int64(e.hlc.millis)),
             "kind": .string(e.kind), "key": .string(e.key), "payload_hash": .string(e.payloadHash.hex),
-            "signature": .string(e.signature.map { String(format2: $0) }.joined()), "payload": payload,
+            "signature": .string(Hex.encode(e.signature)), "payload": payload,
             "host": payload["host"] ?? .null, "trusted": .bool(trusted),
         ])
-    }
-}
-
-extension String {
-    init(format2 byte: UInt8) {
-        let d = Array("0123456789abcdef")
-        self = String([d[Int(byte >> 4)], d[Int(byte & 15)]])
     }
 }
