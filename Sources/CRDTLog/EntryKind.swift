@@ -11,6 +11,9 @@ public enum EntryKind {
     public static let benchmark = "benchmark"
     /// A new identity continuing a forked one: payload ``Succession``, seq 1 of its author.
     public static let successor = "identity.successor"
+    /// A checkpoint of the author's own log: payload ``Checkpoint`` (binary), key empty. Entries
+    /// of the author below it that it does not keep are deleted everywhere (docs/protocol.md, "Retention").
+    public static let checkpoint = "log.checkpoint"
 
     /// Kinds are 1...32 bytes of `[a-z0-9._-]`.
     public static func isWellFormed(_ kind: String) -> Bool {

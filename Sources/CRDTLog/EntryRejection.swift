@@ -30,6 +30,9 @@ public enum EntryRejection: Error, Sendable, Hashable, CustomStringConvertible {
     /// An `identity.successor` entry that is not seq 1 of its author, or whose predecessor's
     /// signature does not verify (see ``Succession``).
     case badSuccession(String)
+    /// A `log.checkpoint` entry whose payload is malformed or out of range, or whose kept entries
+    /// do not match it (a listed entry missing here, the listed ids' hash, the kept chain).
+    case badCheckpoint(String)
 
     public var label: String {
         switch self {
@@ -47,6 +50,7 @@ public enum EntryRejection: Error, Sendable, Hashable, CustomStringConvertible {
         case .quarantined: "quarantined"
         case .fork: "fork"
         case .badSuccession: "bad_succession"
+        case .badCheckpoint: "bad_checkpoint"
         }
     }
 
@@ -74,6 +78,7 @@ public enum EntryRejection: Error, Sendable, Hashable, CustomStringConvertible {
         case .quarantined: "author is quarantined for forking its log"
         case .fork: "fork: a different entry with this author and seq is known"
         case .badSuccession(let why): "invalid successor announcement: \(why)"
+        case .badCheckpoint(let why): "invalid checkpoint: \(why)"
         }
     }
 }

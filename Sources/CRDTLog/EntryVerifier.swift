@@ -31,6 +31,9 @@ public enum EntryVerifier {
         if e.kind == EntryKind.successor {
             do throws(EntryRejection) { _ = try Succession(entry: e) } catch { return .failure(error) }
         }
+        if e.kind == EntryKind.checkpoint {
+            do throws(EntryRejection) { _ = try Checkpoint(seq: e.seq, payload: e.payload) } catch { return .failure(error) }
+        }
         return .success(e)
     }
 

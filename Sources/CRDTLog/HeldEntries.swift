@@ -47,6 +47,12 @@ struct HeldEntries {
         return e
     }
 
+    /// Takes every held entry of `author` with seq in `range`, in seq order.
+    mutating func take(author: AuthorID, in range: Range<UInt64>) -> [Entry] {
+        guard let seqs = byAuthor[author]?.keys.filter({ range.contains($0) }).sorted() else { return [] }
+        return seqs.compactMap { take(author: author, seq: $0) }
+    }
+
     mutating func drop(author: AuthorID) {
         for (_, e) in byAuthor[author] ?? [:] { count -= 1; bytes -= e.signedHeader.count + e.payload.count }
         byAuthor[author] = nil

@@ -36,6 +36,9 @@ extension LogStore {
         for row in authorRows {
             guard let author = row[0].blob.flatMap(Bytes32.init) else { report.problems.append("an author record has a bad id"); continue }
             report.authorsChecked += 1
+            // Below an applied checkpoint, only what it keeps must be there (the rest was compacted).
+            let cp = checkpoints[author]
+            var listedIDs: [UInt64: EntryID] = [:]
             var expectedSeq: UInt64 = 1
             var prev = EntryID.zero
             var prevHLC = HLCTimestamp(rawValue: 0)
@@ -52,19 +55,25 @@ extension LogStore {
                 for (row, result) in zip(rows, decoded) {
                     report.entriesChecked += 1
                     let label = "\(author.short)#\(row.seq)"
-                    guard row.seq == expectedSeq else {
-                        report.problems.append("\(author.short): seq \(expectedSeq) missing (next stored is \(row.seq))")
-                        expectedSeq = row.seq
-                        prev = .zero
-                        continue
+                    if let cp, row.seq < cp.keepFrom, cp.keeps(row.seq) { listedIDs[row.seq] = Bytes32(row.id) }
+                    var chained = true
+                    if row.seq != expectedSeq {
+                        if let cp, row.seq <= cp.seq, !cp.keepsAny(in: expectedSeq..<row.seq) {
+                            chained = false  // a compacted gap: nothing kept is missing
+                        } else {
+                            report.problems.append("\(author.short): seq \(expectedSeq) missing (next stored is \(row.seq))")
+                            expectedSeq = row.seq
+                            prev = .zero
+                            continue
+                        }
                     }
                     switch result {
                     case .failure(let why): report.problems.append("\(label): \(why)")
                     case .success(let e):
                         if e.author != author || e.seq != row.seq { report.problems.append("\(label): header names \(e.author.short)#\(e.seq)") }
                         if Bytes32(row.id) != e.id { report.problems.append("\(label): stored id differs from the header's hash") }
-                        if e.prev != prev { report.problems.append("\(label): prev does not match entry \(row.seq - 1)") }
-                        if row.seq > 1 && e.hlc <= prevHLC { report.problems.append("\(label): timestamp not after its predecessor's") }
+                        if chained && e.prev != prev { report.problems.append("\(label): prev does not match entry \(row.seq - 1)") }
+                        if chained && row.seq > 1 && e.hlc <= prevHLC { report.problems.append("\(label): timestamp not after its predecessor's") }
                         prev = e.id
                         prevHLC = e.hlc
                     }
@@ -72,6 +81,14 @@ extension LogStore {
                 }
                 progress?(report.entriesChecked)
                 if rows.count < batchSize { break }
+            }
+            if let cp {
+                let ids = cp.listed.compactMap { listedIDs[$0] }
+                if ids.count != cp.listed.count {
+                    report.problems.append("\(author.short): \(cp.listed.count - ids.count) entries its checkpoint \(cp.seq) lists are missing")
+                } else if Checkpoint.hash(ids: ids) != cp.listedHash {
+                    report.problems.append("\(author.short): the entries its checkpoint \(cp.seq) lists do not match its hash")
+                }
             }
             let quarantinedRow = row[3].int == 1
             if !quarantinedRow {

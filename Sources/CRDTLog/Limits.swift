@@ -25,6 +25,9 @@ public enum LogLimits {
     /// Entries held, in all, of authors this node stores nothing of yet (whose first entry has
     /// not arrived): a catch-up streams in seq order and never needs many of them.
     public static let maxHeldEntriesOfNewAuthors = 4_096
+    /// Most entries one checkpoint may keep below itself (listed, plus the kept range): what a
+    /// node receiving it collects before applying it (``Checkpoint``).
+    public static let maxCheckpointKept: UInt64 = 4_000_000
     /// Largest seq accepted (SQLite stores it as a signed 64-bit integer; `seq + 1` must not overflow).
     public static let maxSeq = UInt64(Int64.max)
     /// Domain-separation tag in front of every signed entry header.

@@ -83,6 +83,16 @@ public actor LogStore {
     let views: ViewWriter
     /// Set by replication while this node has not yet learned its own latest seq from peers.
     public private(set) var writeFence: String?
+    /// Per author, the latest checkpoint stored in its chain (applied): entries below it that it
+    /// does not keep are dead, never served, and deleted by ``compactStep(maxRows:)``.
+    var checkpoints: [AuthorID: Checkpoint] = [:]
+    /// Per author, a checkpoint received ahead of this node's head, waiting for the entries it
+    /// keeps (``PendingCheckpoint``); at most one per author.
+    var pending: [AuthorID: PendingCheckpoint] = [:]
+    /// Per author with an applied checkpoint, the seq up to which its dead entries are deleted.
+    var compactedBelow: [AuthorID: UInt64] = [:]
+    /// Retention counters since the store was opened.
+    var retention = RetentionCounters()
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public init(path: String, identity: SigningKeyPair?, configuration: StoreConfiguration = .init()) throws(StoreError) {
@@ -93,6 +103,9 @@ public actor LogStore {
             fullSync = configuration.durableCommits
             try db.execute("PRAGMA temp_store = MEMORY")
             try db.execute("PRAGMA cache_size = -65536")
+            // Space freed by compaction is handed back in steps (``compactStep(maxRows:)``). It
+            // takes effect only on a new database; `gossip-node compact` converts an old one.
+            try db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         } catch { throw .storage(error) }
         self.identity = identity
         self.configuration = configuration
@@ -134,6 +147,10 @@ public actor LogStore {
         } catch { throw .storage(error) }
         heads = loadedHeads
         quarantined = loadedQuarantine
+        do {
+            let loaded = try Self.loadRetention(db: db)
+            checkpoints = loaded.checkpoints; compactedBelow = loaded.compactedBelow; pending = loaded.pending
+        } catch { throw .storage(error) }
         forkPoints = loadedForkPoints.filter { loadedQuarantine.contains($0.key) }
         loadedPolicy.forked = loadedQuarantine
         policy = Mutex(loadedPolicy)
@@ -165,6 +182,9 @@ public actor LogStore {
             try db.run("DELETE FROM entries WHERE author = ?", [.blob(a.bytes)])
             try db.run("DELETE FROM authors WHERE author = ?", [.blob(a.bytes)])
             try db.run("DELETE FROM fork_proofs WHERE author = ?", [.blob(a.bytes)])
+            for table in ["checkpoints", "pending_checkpoints", "backfill"] {
+                try db.run("DELETE FROM \(table) WHERE author = ?", [.blob(a.bytes)])
+            }
         }
     }
 
@@ -232,6 +252,7 @@ public actor LogStore {
         } catch { throw .storage(error) }
         for a in gone {
             heads[a] = nil; quarantined.remove(a); forkPoints[a] = nil; held.drop(author: a)
+            checkpoints[a] = nil; pending[a] = nil; compactedBelow[a] = nil
         }
         let forked = quarantined
         policy.withLock { $0.forked = forked }
@@ -286,6 +307,7 @@ public actor LogStore {
             entries.append(entry)
             head = AuthorHead(seq: entry.seq, head: entry.id, hlc: entry.hlc)
         }
+        let savedRetention = (checkpoints, compactedBelow)
         do {
             try syncMode(full: configuration.durableCommits)
             try db.transaction { () throws(SQLiteError) in
@@ -293,25 +315,32 @@ public actor LogStore {
                 if let head { try saveHead(me, head) }
                 try also()
             }
-        } catch { throw .storage(error) }
+        } catch {
+            (checkpoints, compactedBelow) = savedRetention
+            throw .storage(error)
+        }
         clock = nextClock
         heads[me] = head
         if !entries.isEmpty { cachedDigest = nil }
         return entries
     }
 
-    /// Inserts one entry whose place in its chain was checked, and applies it to the views.
-    private func store(_ e: Entry, now: UInt64) throws(SQLiteError) {
+    /// Inserts one entry whose place in its chain was checked, and applies it to the views (a
+    /// checkpoint of this version's format is applied: see ``Checkpoint``).
+    func store(_ e: Entry, now: UInt64) throws(SQLiteError) {
         try db.run("""
             INSERT INTO entries(author, seq, id, hlc, kind, key, header, payload, received_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.blob(e.author.bytes), .int(Int64(e.seq)), .blob(e.id.bytes), .int(Int64(bitPattern: e.hlc.rawValue)),
                   .text(e.kind), .text(e.key), .blob(e.signedHeader), .blob(e.payload), .int(Int64(now))])
         try views.apply(e)
+        if e.kind == EntryKind.checkpoint, let cp = (try? Checkpoint(seq: e.seq, payload: e.payload)) ?? nil {
+            try applied(cp, author: e.author)
+        }
     }
 
     /// Records an author's new head (once per author per transaction).
-    private func saveHead(_ author: AuthorID, _ h: AuthorHead) throws(SQLiteError) {
+    func saveHead(_ author: AuthorID, _ h: AuthorHead) throws(SQLiteError) {
         try db.run("""
             INSERT INTO authors(author, seq, head, head_hlc) VALUES (?, ?, ?, ?)
             ON CONFLICT(author) DO UPDATE SET seq = excluded.seq, head = excluded.head, head_hlc = excluded.head_hlc
@@ -343,8 +372,15 @@ public actor LogStore {
             case .failure(let why): report.rejected.append(why)
             }
         }
-        valid.sort { ($0.author, $0.seq) < ($1.author, $1.seq) }
+        // Per author in seq order, except that checkpoints come first: one ahead of the head
+        // becomes pending, and the entries it keeps in the same batch are collected for it.
+        valid.sort { a, b in
+            if a.author != b.author { return a.author < b.author }
+            let ac = a.kind == EntryKind.checkpoint, bc = b.kind == EntryKind.checkpoint
+            return ac != bc ? ac : a.seq < b.seq
+        }
         let before = (heads, quarantined, forkPoints, clock)
+        let retentionBefore = (checkpoints, pending, compactedBelow)
         do {
             try syncMode(full: false)
             try db.transaction { () throws(SQLiteError) in
@@ -354,6 +390,7 @@ public actor LogStore {
         } catch {
             // Nothing of this batch was stored; the peer will offer it again.
             (heads, quarantined, forkPoints, clock) = before
+            (checkpoints, pending, compactedBelow) = retentionBefore
             throw .storage(error)
         }
         let successions = report.stored.filter { $0.kind == EntryKind.successor }.compactMap { try? Succession(entry: $0) }
@@ -370,8 +407,12 @@ public actor LogStore {
     private func place(_ e: Entry, now: UInt64, report: inout IngestReport) throws(SQLiteError) {
         var next: Entry? = e
         while let current = next {
-            guard try placeOne(current, now: now, report: &report) else { return }
-            next = held.take(author: current.author, seq: current.seq + 1)
+            let before = heads[current.author]?.seq ?? 0
+            _ = try placeOne(current, now: now, report: &report)
+            // The head moved: by this entry, or by a checkpoint it completed.
+            let after = heads[current.author]?.seq ?? 0
+            guard after > before else { return }
+            next = held.take(author: current.author, seq: after + 1)
         }
     }
 
@@ -387,6 +428,14 @@ public actor LogStore {
         }
         let head = heads[e.author]
         let headSeq = head?.seq ?? 0
+        if let p = pending[e.author], e.seq > headSeq, e.seq < p.checkpoint.seq {
+            try receiveKept(e, pending: p, now: now, report: &report)
+            return false
+        }
+        if e.kind == EntryKind.checkpoint, e.seq > headSeq + 1, let cp = (try? Checkpoint(seq: e.seq, payload: e.payload)) ?? nil {
+            try receiveAhead(e, cp, now: now, report: &report)
+            return false
+        }
         if e.seq <= headSeq {
             guard let existing = try storedHeader(author: e.author, seq: e.seq) else { return false }
             if existing.id == e.id { report.duplicates += 1; return false }
@@ -423,7 +472,7 @@ public actor LogStore {
         return try? Entry.header(bytes)
     }
 
-    private func recordFork(_ a: EntryHeader, _ b: EntryHeader, now: UInt64, report: inout IngestReport) throws(SQLiteError) {
+    func recordFork(_ a: EntryHeader, _ b: EntryHeader, now: UInt64, report: inout IngestReport) throws(SQLiteError) {
         guard let proof = try? ForkProof(a, b) else { report.rejected.append(.invalidChain("conflicting entry")); return }
         if try quarantine(proof, now: now) {
             report.forks.append(proof)
@@ -457,6 +506,7 @@ public actor LogStore {
         }
         for e in kept { try views.apply(e) }
         heads[a] = try Self.lastEntry(author: a, below: f, db: db)
+        if pending[a] != nil { try dropPending(a) }
         forkPoints[a] = f
         quarantined.insert(a)
         held.drop(author: a)
@@ -496,16 +546,39 @@ public actor LogStore {
     // MARK: - Reading entries
 
     /// An author's entries with seq > `afterSeq`, in seq order (none for blocked authors; for a
-    /// quarantined author only those below its fork point).
-    public func entries(author: AuthorID, afterSeq: UInt64, limit: Int) throws(StoreError) -> [Entry] {
-        guard !isBlocked(author) else { return [] }
+    /// quarantined author only those below its fork point; never the dead ones of an applied
+    /// checkpoint). With `checkpointFirst`, when the author's applied checkpoint lies beyond the
+    /// next entry, the checkpoint comes first: a receiver collects what it keeps and applies it
+    /// (``PendingCheckpoint``), so the dead range is never sent.
+    public func entries(author: AuthorID, afterSeq: UInt64, limit: Int, checkpointFirst: Bool = false) throws(StoreError) -> [Entry] {
+        guard !isBlocked(author), limit > 0 else { return [] }
         let below = forkPoints[author] ?? UInt64(Int64.max)
+        let cp = checkpoints[author].flatMap { $0.seq < below ? $0 : nil }
         do {
-            let s = try db.statement("SELECT header, payload FROM entries WHERE author = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?")
-            try s.bind([.blob(author.bytes), .int(Int64(clamping: afterSeq)), .int(Int64(clamping: below)), .int(Int64(limit))])
             var out: [Entry] = []
-            while try s.step() {
-                if let e = try? Entry(signedHeader: s.blob(0), payload: s.blob(1)) { out.append(e) }
+            var cursor = afterSeq
+            if let cp, checkpointFirst, afterSeq &+ 1 < cp.seq,
+               let row = try db.query("SELECT header, payload FROM entries WHERE author = ? AND seq = ?",
+                                      [.blob(author.bytes), .int(Int64(cp.seq))]).first,
+               let e = try? Entry(signedHeader: row[0].blob ?? [], payload: row[1].blob ?? []) {
+                out.append(e)
+            }
+            let s = try db.statement("SELECT seq, header, payload FROM entries WHERE author = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?")
+            while out.count < limit {
+                // Dead rows not yet compacted are skipped, so a page may take several reads.
+                let want = limit - out.count
+                s.reset()
+                try s.bind([.blob(author.bytes), .int(Int64(clamping: cursor)), .int(Int64(clamping: below)), .int(Int64(want))])
+                var rows = 0
+                while try s.step() {
+                    rows += 1
+                    let seq = UInt64(s.int(0))
+                    cursor = seq
+                    if let cp, !cp.keeps(seq) { continue }
+                    if checkpointFirst, seq == cp?.seq, out.first?.seq == seq { continue }
+                    if let e = try? Entry(signedHeader: s.blob(1), payload: s.blob(2)) { out.append(e) }
+                }
+                if rows < want { break }
             }
             return out
         } catch { throw .storage(error) }

@@ -79,6 +79,15 @@ enum Schema {
         successionsTable("main") + """
         CREATE TABLE continued(predecessor BLOB PRIMARY KEY, from_seq INTEGER NOT NULL) WITHOUT ROWID;
         """,
+        // 6: retention. Per author, the latest checkpoint applied and how far its dead entries are
+        // deleted; a checkpoint received ahead of the head, and the entries it keeps as they arrive.
+        """
+        CREATE TABLE checkpoints(author BLOB PRIMARY KEY, seq INTEGER NOT NULL, payload BLOB NOT NULL,
+            compacted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+        CREATE TABLE pending_checkpoints(author BLOB PRIMARY KEY, header BLOB NOT NULL, payload BLOB NOT NULL) WITHOUT ROWID;
+        CREATE TABLE backfill(author BLOB NOT NULL, seq INTEGER NOT NULL, header BLOB NOT NULL, payload BLOB NOT NULL,
+            PRIMARY KEY(author, seq)) WITHOUT ROWID;
+        """,
     ]
 
     static var version: Int { migrations.count }

@@ -105,7 +105,7 @@ extension Simulation {
             case .plan(let theirs, let q):
                 s.machine.planned(SyncPlan.toSend(mine: vector(n), theirs: theirs, theirQuarantined: q), registry: &n.registry)
                 n.sessions[id] = s
-            case .read(let author, let after, let limit):
+            case .read(let author, let after, let limit, _):
                 let head = n.heads[author] ?? 0
                 let upTo = min(head, after + UInt64(limit))
                 var entries: [(seq: UInt64, encoded: [UInt8])] = []

@@ -37,7 +37,7 @@ struct SyncSessionTests {
                 case .frame(let m): sent.append(m)
                 case .announceVector: machine.vectorAnnounced(SyncPlan.messages(vector, promised: promised))
                 case .plan(let theirs, let q): machine.planned(SyncPlan.toSend(mine: vector, theirs: theirs, theirQuarantined: q), registry: &registry)
-                case .read(let a, let after, let limit):
+                case .read(let a, let after, let limit, _):
                     machine.entriesRead((entries[a] ?? []).filter { $0.seq > after }.prefix(limit).map { (seq: $0.seq, encoded: $0.encoded) })
                 case .readForkProofs: machine.forkProofsRead([])
                 case .finalFrame: return false  // the final frame is the transport's; nothing more to deliver

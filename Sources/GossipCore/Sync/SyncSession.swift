@@ -35,7 +35,9 @@ public struct SyncSession: Sendable {
         /// store's vector now) and hand it to ``planned(_:registry:)``.
         case plan(theirs: [VersionVectorHead], theirQuarantined: Set<Bytes32>)
         /// Read up to `limit` of `author`'s entries after `afterSeq` and hand them to ``entriesRead(_:)``.
-        case read(author: Bytes32, afterSeq: UInt64, limit: Int)
+        /// `checkpointFirst` on the first read of an author: its applied checkpoint goes first when
+        /// the peer is behind it (``LogStore/entries(author:afterSeq:limit:checkpointFirst:)``).
+        case read(author: Bytes32, afterSeq: UInt64, limit: Int, checkpointFirst: Bool)
         /// Read the fork proofs of authors quarantined here but not named in `theirQuarantined`,
         /// and hand them to ``forkProofsRead(_:)``.
         case readForkProofs(theirQuarantined: Set<Bytes32>)
@@ -87,6 +89,8 @@ public struct SyncSession: Sendable {
     private var planIndex = 0
     private var cursor: UInt64 = 0
     private var readOutstanding = false
+    /// Whether the current author's first read was asked for.
+    private var authorStarted = false
     private var batch: [[UInt8]] = []
     private var batchBytes = 0
     /// New, verified entries this session stored.
@@ -127,7 +131,8 @@ public struct SyncSession: Sendable {
         case .streaming:
             guard !readOutstanding else { return .wait }
             readOutstanding = true
-            return .read(author: plan[planIndex].author, afterSeq: cursor, limit: readLimit)
+            defer { authorStarted = true }
+            return .read(author: plan[planIndex].author, afterSeq: cursor, limit: readLimit, checkpointFirst: !authorStarted)
         case .done:
             guard theirDone, allCommitted else { return .wait }
             sending = .finished
@@ -151,7 +156,7 @@ public struct SyncSession: Sendable {
         guard sending == .planning else { return }
         plan = toSend.filter { registry.claim(author: $0.author, for: id) }
         planIndex = 0
-        if plan.isEmpty { sending = .readingProofs } else { cursor = plan[0].after; sending = .streaming }
+        if plan.isEmpty { sending = .readingProofs } else { cursor = plan[0].after; authorStarted = false; sending = .streaming }
     }
 
     /// Entries the store returned for the last ``Output/read(author:afterSeq:limit:)``, in seq order.
@@ -171,6 +176,7 @@ public struct SyncSession: Sendable {
         planIndex += 1
         if planIndex < plan.count {
             cursor = plan[planIndex].after
+            authorStarted = false
         } else {
             flush()
             sending = .readingProofs

@@ -179,8 +179,8 @@ extension Node {
             case .plan(let theirs, let theirQuarantined):
                 let mine = await store.versionVector()
                 await self.planned(id, SyncPlan.toSend(mine: mine, theirs: theirs, theirQuarantined: theirQuarantined))
-            case .read(let author, let after, let limit):
-                let entries = try await store.entries(author: author, afterSeq: after, limit: limit)
+            case .read(let author, let after, let limit, let checkpointFirst):
+                let entries = try await store.entries(author: author, afterSeq: after, limit: limit, checkpointFirst: checkpointFirst)
                 await self.entriesRead(id, entries.map { (seq: $0.seq, encoded: $0.encoded) })
             case .readForkProofs(let theirQuarantined):
                 let mine = await store.forkPointsByAuthor()
