@@ -259,15 +259,36 @@ extension LogStore {
                     }
                     try db.run("DELETE FROM entries WHERE rowid = ?", [row[0]])
                     deleted += 1
-                    retention.compactedBytes += UInt64(max(0, row[3].int ?? 0))
+                    let bytes = UInt64(max(0, row[3].int ?? 0))
+                    retention.compactedBytes += bytes
+                    if let t = storedTotals { storedTotals = (t.entries - min(t.entries, 1), t.bytes - min(t.bytes, bytes)) }
                 }
                 try db.run("UPDATE checkpoints SET compacted = ? WHERE author = ?", [.int(Int64(clamping: reached)), .blob(a.bytes)])
                 compactedBelow[a] = reached
             }
             if deleted > 0 { try db.execute("PRAGMA incremental_vacuum(\(max(64, deleted)))") }
-        } catch { throw .storage(error) }
+        } catch {
+            storedTotals = nil
+            throw .storage(error)
+        }
         retention.compactedEntries += UInt64(deleted)
         return (deleted, false)
+    }
+
+    /// Hands every free page back to the file system and empties the write-ahead log. A database
+    /// created before retention (without incremental auto-vacuum) is rewritten once (`VACUUM`) to
+    /// switch it on; that needs free disk space about the database's size. Offline use.
+    public func vacuum() throws(StoreError) {
+        do {
+            let mode = try db.query("PRAGMA auto_vacuum").first?.first?.int ?? 0
+            if mode != 2 {
+                try db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                try db.execute("VACUUM")
+            } else {
+                try db.execute("PRAGMA incremental_vacuum")
+            }
+            try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        } catch { throw .storage(error) }
     }
 
     /// Compacts until nothing is left (offline `gossip-node compact`, tests).
@@ -285,7 +306,11 @@ extension LogStore {
     /// metrics and status rates, not per request.
     public func retentionStatus() throws(StoreError) -> RetentionStatus {
         do {
-            let all = try db.query("SELECT count(*), coalesce(sum(length(header) + length(payload)), 0) FROM entries").first ?? []
+            if storedTotals == nil {
+                let all = try db.query("SELECT count(*), coalesce(sum(length(header) + length(payload)), 0) FROM entries").first ?? []
+                storedTotals = (UInt64(max(0, all.first?.int ?? 0)), UInt64(max(0, all.count > 1 ? all[1].int ?? 0 : 0)))
+            }
+            let totals = storedTotals ?? (0, 0)
             var dead: UInt64 = 0, deadBytes: UInt64 = 0
             for (a, cp) in checkpoints where (compactedBelow[a] ?? 0) + 1 < cp.keepFrom {
                 let s = try db.statement("SELECT seq, length(header) + length(payload) FROM entries WHERE author = ? AND seq > ? AND seq < ?")
@@ -298,7 +323,7 @@ extension LogStore {
             let pages = UInt64(max(0, try db.query("PRAGMA page_count").first?.first?.int ?? 0))
             let free = UInt64(max(0, try db.query("PRAGMA freelist_count").first?.first?.int ?? 0))
             return RetentionStatus(
-                storedEntries: UInt64(max(0, all.first?.int ?? 0)), storedBytes: UInt64(max(0, all.count > 1 ? all[1].int ?? 0 : 0)),
+                storedEntries: totals.entries, storedBytes: totals.bytes,
                 deadEntries: dead, deadBytes: deadBytes, authorsCheckpointed: checkpoints.count, pendingCheckpoints: pending.count,
                 compactedEntries: retention.compactedEntries, compactedBytes: retention.compactedBytes,
                 checkpointsWritten: retention.checkpointsWritten, checkpointsApplied: retention.checkpointsApplied,

@@ -93,6 +93,9 @@ public actor LogStore {
     var compactedBelow: [AuthorID: UInt64] = [:]
     /// Retention counters since the store was opened.
     var retention = RetentionCounters()
+    /// Entries stored and their bytes: counted once (``retentionStatus()``), then kept up to date
+    /// by every insert and delete; nil until first counted, and again after a purge.
+    var storedTotals: (entries: UInt64, bytes: UInt64)?
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public init(path: String, identity: SigningKeyPair?, configuration: StoreConfiguration = .init()) throws(StoreError) {
@@ -253,6 +256,7 @@ public actor LogStore {
         for a in gone {
             heads[a] = nil; quarantined.remove(a); forkPoints[a] = nil; held.drop(author: a)
             checkpoints[a] = nil; pending[a] = nil; compactedBelow[a] = nil
+            storedTotals = nil
         }
         let forked = quarantined
         policy.withLock { $0.forked = forked }
@@ -317,6 +321,7 @@ public actor LogStore {
             }
         } catch {
             (checkpoints, compactedBelow) = savedRetention
+            storedTotals = nil
             throw .storage(error)
         }
         clock = nextClock
@@ -334,6 +339,7 @@ public actor LogStore {
             """, [.blob(e.author.bytes), .int(Int64(e.seq)), .blob(e.id.bytes), .int(Int64(bitPattern: e.hlc.rawValue)),
                   .text(e.kind), .text(e.key), .blob(e.signedHeader), .blob(e.payload), .int(Int64(now))])
         try views.apply(e)
+        if let t = storedTotals { storedTotals = (t.entries + 1, t.bytes + UInt64(e.signedHeader.count + e.payload.count)) }
         if e.kind == EntryKind.checkpoint, let cp = (try? Checkpoint(seq: e.seq, payload: e.payload)) ?? nil {
             try applied(cp, author: e.author)
         }
@@ -391,6 +397,7 @@ public actor LogStore {
             // Nothing of this batch was stored; the peer will offer it again.
             (heads, quarantined, forkPoints, clock) = before
             (checkpoints, pending, compactedBelow) = retentionBefore
+            storedTotals = nil  // counted again
             throw .storage(error)
         }
         let successions = report.stored.filter { $0.kind == EntryKind.successor }.compactMap { try? Succession(entry: $0) }

@@ -20,6 +20,10 @@ public enum GossipNodeDefaults {
     public static let memoryReleaseAfterStartMillis: UInt64 = 30_000
     /// ...and this long after a big session ended (SQLite's page cache, freed buffers).
     public static let memoryReleaseDelayMillis: UInt64 = 5_000
+    /// Rows a compaction step scans at most (one short transaction; see ``Node/runRetention()``).
+    public static let compactionStepRows = 500
+    /// How often the retention figures of `/metrics` and `/v1/status` are counted again.
+    public static let retentionStatusIntervalMillis: UInt64 = 10_000
 }
 
 extension GossipNodeDefaults {

@@ -32,7 +32,7 @@ struct GossipNodeCommand: AsyncParsableCommand {
             """,
         version: GossipNodeVersion.current,
         subcommands: [Init.self, NetworkKeyCommand.self, Run.self, Status.self, Remember.self, Recall.self, Breaker.self,
-                      Peers.self, Verify.self, Export.self, Import.self, MCP.self])
+                      Peers.self, Verify.self, Compact.self, Export.self, Import.self, MCP.self])
 }
 
 /// Options every command that reads a data directory shares.
@@ -145,6 +145,8 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("body-limit"), help: ArgumentHelp(Settings.help("body-limit"))) var bodyLimit: String?
     @Option(name: .customLong("events-keep-alive"), help: ArgumentHelp(Settings.help("events-keep-alive"))) var eventsKeepAlive: String?
     @Option(name: .customLong("restore-grace"), help: ArgumentHelp(Settings.help("restore-grace"))) var restoreGrace: String?
+    @Option(name: .customLong("checkpoint-every"), help: ArgumentHelp(Settings.help("checkpoint-every"))) var checkpointEvery: String?
+    @Option(name: .customLong("benchmark-retention"), help: ArgumentHelp(Settings.help("benchmark-retention"))) var benchmarkRetention: String?
     @Option(help: ArgumentHelp(Settings.help("profile"))) var profile: String?
     @Option(name: .customLong("log-level"), help: ArgumentHelp(Settings.help("log-level"))) var logLevel: String?
     @Option(name: .customLong("log-format"), help: ArgumentHelp(Settings.help("log-format"))) var logFormat: String?
@@ -156,7 +158,8 @@ struct Run: AsyncParsableCommand {
                                            ("host-name", hostName), ("network-key-file", networkKeyFile), ("quota-per-hour", quotaPerHour),
                                            ("new-authors-per-hour", newAuthorsPerHour), ("new-authors-per-peer-per-hour", newAuthorsPerPeerPerHour),
                                            ("discover", discover), ("peers-file", peersFile), ("forget-dead-after", forgetDeadAfter),
-                                           ("body-limit", bodyLimit), ("events-keep-alive", eventsKeepAlive), ("restore-grace", restoreGrace), ("profile", profile), ("log-level", logLevel),
+                                           ("body-limit", bodyLimit), ("events-keep-alive", eventsKeepAlive), ("restore-grace", restoreGrace),
+                                           ("checkpoint-every", checkpointEvery), ("benchmark-retention", benchmarkRetention), ("profile", profile), ("log-level", logLevel),
                                            ("log-format", logFormat)]
         for (k, v) in single { if let v { flags[k] = [v] } }
         if !seed.isEmpty { flags["seed"] = seed }

@@ -84,8 +84,11 @@ struct Export: AsyncParsableCommand {
         let authors = await store.versionVector().heads.keys.sorted().filter { wanted.isEmpty || wanted.contains($0) }
         for a in authors {
             var after: UInt64 = 0
+            var first = true
             while true {
-                let es = try await store.entries(author: a, afterSeq: after, limit: 1000)
+                // A compacted author's checkpoint first, so that an import applies it (docs/protocol.md, "Retention").
+                let es = try await store.entries(author: a, afterSeq: after, limit: 1000, checkpointFirst: first)
+                first = false
                 if es.isEmpty { break }
                 var w = ByteWriter(capacity: es.count * 600)
                 for e in es { let b = e.encoded; w.u32(UInt32(b.count)); w.raw(b) }

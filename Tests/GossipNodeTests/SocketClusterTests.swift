@@ -29,7 +29,8 @@ struct SocketClusterTests {
         let task: Task<Void, any Error>
     }
 
-    static func start(_ i: Int, seeds: [HostPort], networkKey: [UInt8] = networkKey) async throws -> Running {
+    static func start(_ i: Int, seeds: [HostPort], networkKey: [UInt8] = networkKey,
+                      configure: (inout NodeConfiguration) -> Void = { _ in }) async throws -> Running {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gossip-sock-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let identity = SigningKeyPair.generate()
@@ -41,6 +42,7 @@ struct SocketClusterTests {
         c.tickMillis = 40
         c.replication = .fast
         c.restoreGraceMillis = 0
+        configure(&c)
         let node = Node(identity: identity, networkKey: networkKey, store: store, configuration: c)
         let task = Task { try await node.run() }
         #expect(await eventually(5) { await node.isBound })

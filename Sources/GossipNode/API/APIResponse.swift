@@ -46,7 +46,12 @@ enum APIResponse {
 
     /// An entry with every field, for `/v1/log` and the event stream.
     static func entry(_ e: Entry, trusted: Bool) -> JSONValue {
-        let payload: JSONValue = (try? JSON.parse(e.payload)) ?? .string(String(decoding: e.payload, as: UTF8.self))
+        var payload: JSONValue = (try? JSON.parse(e.payload)) ?? .string(String(decoding: e.payload, as: UTF8.self))
+        if e.kind == EntryKind.checkpoint, let cp = (try? Checkpoint(seq: e.seq, payload: e.payload)) ?? nil {
+            // Binary on the wire (docs/protocol.md, "Retention"); shown decoded.
+            payload = .object(["keep_from": .number(Double(cp.keepFrom)), "listed": .array(cp.listed.map { .number(Double($0)) }),
+                               "listed_hash": .string(cp.listedHash.hex)])
+        }
         return .object([
             "id": .string(e.id.hex), "author": .string(e.author.hex), "seq": .number(Double(e.seq)),
             "prev": .string(e.prev.hex), "hlc": .string(String(e.hlc.rawValue)), "recorded_at": time(Int64(e.hlc.millis)),

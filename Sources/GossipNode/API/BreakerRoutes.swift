@@ -24,7 +24,10 @@ extension APIHandlers {
     }
 
     func getBenchmarks(_ r: Request) async throws -> Response {
-        let maxAge = try intQuery(r, "max_age", default: 86_400, range: 1...(10 * 365 * 86_400))
+        // Observations older than the retention window are dropped at their author's next
+        // checkpoint, so no longer window is answered.
+        let window = max(1, Int(clamping: node.configuration.retention.benchmarkWindowMillis / 1000))
+        let maxAge = try intQuery(r, "max_age", default: min(86_400, window), range: 1...window)
         do {
             let bs = try await store.benchmarks(provider: query(r, "provider"), model: query(r, "model"), metric: query(r, "metric"),
                                                 maxAgeSeconds: Int64(maxAge), trustedOnly: try trustedOnly(r), nowMillis: nowMillis)

@@ -46,6 +46,22 @@ enum PrometheusText {
         metric("ingest_seconds", "Time spent ingesting batches from peers.", "summary", [("_sum", m.ingestSeconds), ("_count", Double(m.ingestBatches))])
         metric("udp_rebinds_total", "Times the gossip UDP socket was closed by a send error and bound again.", "counter", [("", Double(m.udpRebinds))])
         metric("memory_releases_total", "Times unused memory (page cache, freed heap, start-up code pages) was handed back.", "counter", [("", Double(m.memoryReleases))])
+        if let r = await node.retentionStatus {
+            metric("stored_entries", "Entries in the database: live, and dead ones awaiting compaction (counted every 10 s).", "gauge",
+                   [("{state=\"live\"}", Double(r.storedEntries - min(r.storedEntries, r.deadEntries))), ("{state=\"dead\"}", Double(r.deadEntries))])
+            metric("stored_entry_bytes", "Encoded bytes (headers and payloads) of the entries in the database, by state.", "gauge",
+                   [("{state=\"live\"}", Double(r.storedBytes - min(r.storedBytes, r.deadBytes))), ("{state=\"dead\"}", Double(r.deadBytes))])
+            metric("compacted_entries_total", "Dead entries deleted by compaction since start.", "counter", [("", Double(r.compactedEntries))])
+            metric("compacted_bytes_total", "Bytes of the dead entries deleted since start.", "counter", [("", Double(r.compactedBytes))])
+            metric("checkpoints_total", "Checkpoints applied since start: written by this node, or received.", "counter",
+                   [("{origin=\"own\"}", Double(r.checkpointsWritten)), ("{origin=\"any\"}", Double(r.checkpointsApplied))])
+            metric("checkpoints_pending", "Checkpoints received ahead of their author's head, waiting for the entries they keep.", "gauge",
+                   [("", Double(r.pendingCheckpoints))])
+            metric("dead_entries_dropped_total", "Entries received that an applied or pending checkpoint had declared dead (not stored).", "counter",
+                   [("", Double(r.droppedDead))])
+            metric("database_bytes", "Size of the database file, by use (free pages are handed back by incremental vacuum).", "gauge",
+                   [("{use=\"total\"}", Double(r.databaseBytes)), ("{use=\"free\"}", Double(r.freeBytes))])
+        }
         metric("build_info", "The running build (always 1).", "gauge",
                [("{version=\"\(GossipNodeVersion.current)\",protocol=\"\(WireLimits.protocolVersions.upperBound)\"}", 1)])
         out += node.apiMetrics.render(prefix: "gossip_node_")

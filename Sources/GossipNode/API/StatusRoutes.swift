@@ -18,7 +18,20 @@ extension APIHandlers {
             identity["fork_point"] = (await store.forkPointsByAuthor()[s.predecessor]).map { .number(Double($0)) } ?? .null
             identity["advice"] = .string("the previous identity forked (its log was written from two places: a restored backup or a copied data directory); this node writes under a new key announced by both; entries before the fork stay; trust lists that name the previous identity follow it while the previous identity stays forked; add the new key to them")
         }
+        var retention: JSONValue = .null
+        if let r = await node.retentionStatus {
+            retention = .object([
+                "stored_entries": .number(Double(r.storedEntries)), "stored_bytes": .number(Double(r.storedBytes)),
+                "live_entries": .number(Double(r.storedEntries - min(r.storedEntries, r.deadEntries))),
+                "live_bytes": .number(Double(r.storedBytes - min(r.storedBytes, r.deadBytes))),
+                "dead_entries": .number(Double(r.deadEntries)), "dead_bytes": .number(Double(r.deadBytes)),
+                "compacted_entries": .number(Double(r.compactedEntries)), "compacted_bytes": .number(Double(r.compactedBytes)),
+                "authors_checkpointed": .number(Double(r.authorsCheckpointed)), "checkpoints_pending": .number(Double(r.pendingCheckpoints)),
+                "database_bytes": .number(Double(r.databaseBytes)), "database_free_bytes": .number(Double(r.freeBytes)),
+            ])
+        }
         return APIResponse.json(.object([
+            "retention": retention,
             "identity": .object(identity),
             "author": .string(node.identity.publicKey.hex), "entries": .number(Double(entries)), "authors": .number(Double(authors)),
             "digest": .string(await store.digest().hex),

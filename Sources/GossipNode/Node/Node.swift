@@ -92,6 +92,8 @@ public actor Node {
     /// The gossip port actually bound (useful with port 0).
     public private(set) var boundPort: Int?
     public private(set) var isBound = false
+    /// Retention figures, counted by ``runRetention()`` every few seconds (nil until the first count).
+    var retentionStatus: RetentionStatus?
     /// One line per minute for repeated events (failed handshakes per address, limits hit).
     var logThrottle = LogThrottle()
     /// Callers of ``waitUntilBound()`` waiting for the sockets.
@@ -183,6 +185,7 @@ public actor Node {
                 }
             }
             tasks.addTask { await self.runTimer() }
+            tasks.addTask { await self.runRetention() }
             if let discovery = configuration.discovery {
                 tasks.addTask {
                     // Blocking reads (a command, a file) run off the actor.

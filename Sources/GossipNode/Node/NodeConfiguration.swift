@@ -20,6 +20,11 @@ public struct NodeConfiguration: Sendable {
     /// The longest the node sleeps between timer checks. The cores are ticked at their next
     /// deadline (a probe, a timeout, gossip); this bounds the sleep should a deadline be missed.
     public var tickMillis: UInt64 = 1_000
+    /// When this node checkpoints its own log, and what it keeps (``RetentionRules``).
+    public var retention = RetentionRules()
+    /// Time between retention passes: a checkpoint when due, then compaction in small steps
+    /// until nothing dead is left (each step its own short transaction).
+    public var retentionIntervalMillis: UInt64 = 1_000
     /// After a start with known peers, local writes wait at most this long for a first sync
     /// (fork-safe restore: learn this node's own latest entries from peers before writing).
     public var restoreGraceMillis: UInt64 = 60_000

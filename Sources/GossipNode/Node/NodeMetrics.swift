@@ -27,6 +27,8 @@ public struct NodeMetrics: Sendable {
     public var udpRebinds = 0
     /// Times unused memory was handed back (``MemoryRelease``).
     public var memoryReleases = 0
+    /// Checkpoints this node wrote of its own log.
+    public var checkpointsWritten = 0
     /// Connections closed before their handshake by a limit (``SessionLimits``), by reason.
     public var connectionsRefused: [String: Int] = [:]
     /// Sessions whose peer announced heads it did not deliver (its announcements are then not

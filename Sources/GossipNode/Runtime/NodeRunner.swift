@@ -63,6 +63,12 @@ public enum NodeRunner {
         config.newAuthorsPerHour = try settings.integer("new-authors-per-hour", range: 1...100_000_000)
         config.newAuthorsPerPeerPerHour = try settings.integer("new-authors-per-peer-per-hour", range: 1...100_000_000)
         config.restoreGraceMillis = try settings.duration("restore-grace")
+        config.retention.checkpointEvery = UInt64(try settings.integer("checkpoint-every", range: 0...10_000_000))
+        let window = try settings.duration("benchmark-retention")
+        guard window >= 3_600_000, window <= 10 * 365 * 86_400_000 else {
+            throw UserError("--benchmark-retention \(settings.value("benchmark-retention") ?? ""): expected a duration from 1h to 3650d, e.g. 30d")
+        }
+        config.retention.benchmarkWindowMillis = window
         config.hostName = settings.value("host-name") ?? machineHostName()
         switch settings.value("profile") ?? "lan" {
         case "lan": break

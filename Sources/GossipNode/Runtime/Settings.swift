@@ -38,6 +38,8 @@ public struct Settings: Sendable {
         Option(name: "events-keep-alive", defaultValue: "15s", multiple: false, help: "time between keep-alive comments on a quiet /v1/events stream"),
         Option(name: "body-limit", defaultValue: String(1 << 20), multiple: false, help: "largest HTTP request body, in bytes"),
         Option(name: "restore-grace", defaultValue: "60s", multiple: false, help: "after a start, the longest this node waits for a known peer to confirm its own latest entries before signing again (fork-safe restore); writes meanwhile are accepted into the durable outbox, never refused; 0 disables"),
+        Option(name: "checkpoint-every", defaultValue: String(RetentionRules.defaultCheckpointEvery), multiple: false, help: "this node writes a checkpoint of its own log after this many entries: what no view can show any more (a memory rewritten or retracted, an old breaker event, a benchmark past benchmark-retention) is then deleted on every node; 0 never checkpoints"),
+        Option(name: "benchmark-retention", defaultValue: "30d", multiple: false, help: "how long benchmark observations are kept: the longest max_age the API answers; this node's older observations are dropped at its next checkpoint"),
         Option(name: "profile", defaultValue: "lan", multiple: false, help: "protocol timing: lan (probe every 1 s, like Serf) or fast (5x faster, for local clusters)"),
         Option(name: "log-format", defaultValue: "text", multiple: false, help: "text (with journald priorities when run by systemd) or json (one object per line)"),
         Option(name: "log-level", defaultValue: "info", multiple: false, help: "trace, debug, info, notice, warning, error or critical"),

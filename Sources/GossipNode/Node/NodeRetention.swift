@@ -1,0 +1,45 @@
+import CRDTLog
+import Logging
+
+extension Node {
+    /// Retention, off the write path: once a second, a checkpoint of this node's own log when one
+    /// is due (``RetentionRules/checkpointEvery``), then compaction in steps of
+    /// ``GossipNodeDefaults/compactionStepRows`` rows, each its own short transaction, so that
+    /// writes, reads and replication run between them. The status figures are refreshed every
+    /// ``GossipNodeDefaults/retentionStatusIntervalMillis``.
+    func runRetention() async {
+        var statusAt: UInt64 = 0
+        while !Task.isCancelled {
+            await retentionPass()
+            let t = now()
+            if t >= statusAt {
+                statusAt = t + GossipNodeDefaults.retentionStatusIntervalMillis
+                if let s = try? await store.retentionStatus() { retentionStatus = s }
+            }
+            try? await Task.sleep(for: .milliseconds(Int(configuration.retentionIntervalMillis)))
+        }
+    }
+
+    /// One pass: a checkpoint if due, then compaction until nothing dead is left.
+    func retentionPass() async {
+        do {
+            if let cp = try await store.checkpointIfDue(rules: configuration.retention, now: now()) {
+                metrics.checkpointsWritten += 1
+                log.debug("checkpoint written", metadata: ["seq": "\(cp.seq)", "payload_bytes": "\(cp.payload.count)"])
+                await afterStore([cp], forks: false, from: nil, pushOn: true)
+            }
+            var deleted = 0
+            while !Task.isCancelled {
+                let step = try await store.compactStep(maxRows: GossipNodeDefaults.compactionStepRows)
+                deleted += step.deleted
+                if step.done { break }
+                await Task.yield()
+            }
+            if deleted > 0 { log.debug("compacted", metadata: ["entries_deleted": "\(deleted)"]) }
+        } catch {
+            if logThrottle.note("retention", now: now()) != nil {
+                log.warning("retention pass failed; it runs again in a second", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
