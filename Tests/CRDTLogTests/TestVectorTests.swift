@@ -44,4 +44,30 @@ struct TestVectorTests {
             #expect(e.id.hex == x.id)
         }
     }
+
+    /// The checkpoint after the three entries, written at 15:00 (the breaker's reset at 14:00 has
+    /// passed, but it is the latest event of its breaker): keeps 2 and 3, not the retracted memory.
+    @Test func theCheckpointVectorMatchesTheDocument() async throws {
+        let v = try Self.vectors()
+        let kp = try SigningKeyPair(seed: Fixtures.vectorSeed)
+        let at = Fixtures.t0 + 15 * 3_600_000
+        let candidates = v.map { RetentionRules.Candidate(seq: $0.seq, id: $0.id, kind: $0.kind, key: $0.key, hlcMillis: $0.hlc.millis, payload: $0.payload) }
+        let live = RetentionRules().live(candidates, nowMillis: at)
+        #expect(live.map(\.seq) == [2, 3])
+        let cp = try #require(RetentionRules.checkpoint(seq: 4, live: live))
+        #expect(Self.hex(cp.payload) == Expected.checkpointPayload)
+        let e = try Entry.sign(keyPair: kp, seq: 4, prev: v[2].id, hlc: HLCTimestamp(millis: at), kind: EntryKind.checkpoint, key: "", payload: cp.payload)
+        #expect(Self.hex(e.encoded) == Expected.checkpointEncoded)
+        #expect(e.id.hex == Expected.checkpointID)
+        // A store holding the three applies it, and compaction deletes entry 1 only.
+        let s = try Fixtures.store()
+        _ = try await s.ingest(v, now: at)
+        #expect(try await s.ingest([e], now: at).stored.map(\.id) == [e.id])
+        #expect(try await s.compactAll() == 1)
+        #expect(try await s.verify().isClean)
+        // A store that receives all four at once never stores entry 1.
+        let fresh = try Fixtures.store()
+        #expect(try await fresh.ingest(v + [e], now: at).stored.map(\.seq) == [2, 3, 4])
+        #expect(await fresh.digest() == s.digest())
+    }
 }

@@ -168,6 +168,22 @@ export type Status = {
   };
   quarantined: number;
   held: number;
+  /** what the database holds and what compaction did since start (null until first counted, a few seconds after start); see docs/protocol.md, Retention */
+  retention?: {
+    stored_entries?: number;
+    stored_bytes?: number;
+    live_entries?: number;
+    live_bytes?: number;
+    /** dead by an applied checkpoint, not yet deleted */
+    dead_entries?: number;
+    dead_bytes?: number;
+    compacted_entries?: number;
+    compacted_bytes?: number;
+    authors_checkpointed?: number;
+    checkpoints_pending?: number;
+    database_bytes?: number;
+    database_free_bytes?: number;
+  } | null;
   address: string;
   host: string;
   version: string;
