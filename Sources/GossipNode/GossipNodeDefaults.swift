@@ -22,8 +22,6 @@ public enum GossipNodeDefaults {
     public static let memoryReleaseDelayMillis: UInt64 = 5_000
     /// Rows a compaction step scans at most (one short transaction; see ``Node/runRetention()``).
     public static let compactionStepRows = 500
-    /// How often the retention figures of `/metrics` and `/v1/status` are counted again.
-    public static let retentionStatusIntervalMillis: UInt64 = 10_000
 }
 
 extension GossipNodeDefaults {

@@ -46,8 +46,8 @@ enum PrometheusText {
         metric("ingest_seconds", "Time spent ingesting batches from peers.", "summary", [("_sum", m.ingestSeconds), ("_count", Double(m.ingestBatches))])
         metric("udp_rebinds_total", "Times the gossip UDP socket was closed by a send error and bound again.", "counter", [("", Double(m.udpRebinds))])
         metric("memory_releases_total", "Times unused memory (page cache, freed heap, start-up code pages) was handed back.", "counter", [("", Double(m.memoryReleases))])
-        if let r = await node.retentionStatus {
-            metric("stored_entries", "Entries in the database: live, and dead ones awaiting compaction (counted every 10 s).", "gauge",
+        if let r = try? await node.store.retentionStatus() {
+            metric("stored_entries", "Entries in the database: live, and dead ones awaiting compaction.", "gauge",
                    [("{state=\"live\"}", Double(r.storedEntries - min(r.storedEntries, r.deadEntries))), ("{state=\"dead\"}", Double(r.deadEntries))])
             metric("stored_entry_bytes", "Encoded bytes (headers and payloads) of the entries in the database, by state.", "gauge",
                    [("{state=\"live\"}", Double(r.storedBytes - min(r.storedBytes, r.deadBytes))), ("{state=\"dead\"}", Double(r.deadBytes))])

@@ -19,7 +19,7 @@ extension APIHandlers {
             identity["advice"] = .string("the previous identity forked (its log was written from two places: a restored backup or a copied data directory); this node writes under a new key announced by both; entries before the fork stay; trust lists that name the previous identity follow it while the previous identity stays forked; add the new key to them")
         }
         var retention: JSONValue = .null
-        if let r = await node.retentionStatus {
+        if let r = try? await store.retentionStatus() {
             retention = .object([
                 "stored_entries": .number(Double(r.storedEntries)), "stored_bytes": .number(Double(r.storedBytes)),
                 "live_entries": .number(Double(r.storedEntries - min(r.storedEntries, r.deadEntries))),

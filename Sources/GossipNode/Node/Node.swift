@@ -92,8 +92,6 @@ public actor Node {
     /// The gossip port actually bound (useful with port 0).
     public private(set) var boundPort: Int?
     public private(set) var isBound = false
-    /// Retention figures, counted by ``runRetention()`` every few seconds (nil until the first count).
-    var retentionStatus: RetentionStatus?
     /// One line per minute for repeated events (failed handshakes per address, limits hit).
     var logThrottle = LogThrottle()
     /// Callers of ``waitUntilBound()`` waiting for the sockets.

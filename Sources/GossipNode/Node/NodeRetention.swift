@@ -5,17 +5,10 @@ extension Node {
     /// Retention, off the write path: once a second, a checkpoint of this node's own log when one
     /// is due (``RetentionRules/checkpointEvery``), then compaction in steps of
     /// ``GossipNodeDefaults/compactionStepRows`` rows, each its own short transaction, so that
-    /// writes, reads and replication run between them. The status figures are refreshed every
-    /// ``GossipNodeDefaults/retentionStatusIntervalMillis``.
+    /// writes, reads and replication run between them.
     func runRetention() async {
-        var statusAt: UInt64 = 0
         while !Task.isCancelled {
             await retentionPass()
-            let t = now()
-            if t >= statusAt {
-                statusAt = t + GossipNodeDefaults.retentionStatusIntervalMillis
-                if let s = try? await store.retentionStatus() { retentionStatus = s }
-            }
             try? await Task.sleep(for: .milliseconds(Int(configuration.retentionIntervalMillis)))
         }
     }

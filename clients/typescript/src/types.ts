@@ -168,7 +168,7 @@ export type Status = {
   };
   quarantined: number;
   held: number;
-  /** what the database holds and what compaction did since start (null until first counted, a few seconds after start); see docs/protocol.md, Retention */
+  /** what the database holds and what compaction did since start (null when the database cannot be read); see docs/protocol.md, Retention */
   retention?: {
     stored_entries?: number;
     stored_bytes?: number;
