@@ -200,13 +200,17 @@ extension LogStore {
 
     // MARK: - Writing checkpoints
 
-    /// Writes a checkpoint of this node's own log when ``RetentionRules/checkpointEvery`` entries
-    /// were written since the last one. Returns it, or nil when none was due.
+    /// Writes a checkpoint of this node's own log when it is time to look
+    /// (``RetentionRules/shouldLook(since:newSinceLook:lookedAt:lastWriteMillis:nowMillis:)``) and
+    /// the look finds an entry no view can show any more. Returns it, or nil.
     public func checkpointIfDue(rules: RetentionRules, now: UInt64) throws(StoreError) -> Entry? {
-        guard rules.checkpointEvery > 0, let me = identity?.publicKey, let head = heads[me],
-              !quarantined.contains(me), writeFence == nil else { return nil }
+        guard let me = identity?.publicKey, let head = heads[me], !quarantined.contains(me), writeFence == nil else { return nil }
         let last = checkpoints[me]
-        guard head.seq - min(head.seq, last?.seq ?? 0) >= rules.checkpointEvery else { return nil }
+        let since = head.seq - min(head.seq, last?.seq ?? 0)
+        let look = lastRetentionLook.flatMap { $0.seq <= head.seq ? $0 : nil }
+        guard rules.shouldLook(since: since, newSinceLook: head.seq - (look?.seq ?? 0), lookedAt: look?.at,
+                               lastWriteMillis: head.hlc.millis, nowMillis: now) else { return nil }
+        lastRetentionLook = (head.seq, now)
         var candidates: [RetentionRules.Candidate] = []
         do {
             let s = try db.statement("""
@@ -223,6 +227,9 @@ extension LogStore {
             }
         } catch { throw .storage(error) }
         let live = rules.live(candidates, nowMillis: now)
+        // The last checkpoint is always dead; a new one only if something else is.
+        let dead = candidates.count - live.count - (candidates.contains { $0.kind == EntryKind.checkpoint } ? 1 : 0)
+        guard dead > 0 else { return nil }
         guard let cp = RetentionRules.checkpoint(seq: head.seq + 1, live: live) else { return nil }
         let written = try appendAll([LocalWrite(kind: EntryKind.checkpoint, key: "", payload: cp.payload)], now: now)
         retention.checkpointsWritten += 1

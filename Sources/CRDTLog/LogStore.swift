@@ -96,6 +96,9 @@ public actor LogStore {
     /// Entries stored and their bytes: counted once (``retentionStatus()``), then kept up to date
     /// by every insert and delete; nil until first counted, and again after a purge.
     var storedTotals: (entries: UInt64, bytes: UInt64)?
+    /// This node's own log at the last look for something dead (``checkpointIfDue(rules:now:)``):
+    /// its head seq then, and when. A checkpoint is written only when it frees something.
+    var lastRetentionLook: (seq: UInt64, at: UInt64)?
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public init(path: String, identity: SigningKeyPair?, configuration: StoreConfiguration = .init()) throws(StoreError) {

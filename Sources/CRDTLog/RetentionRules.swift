@@ -20,13 +20,35 @@ public struct RetentionRules: Sendable, Hashable {
     /// This node writes a checkpoint once it has written this many entries since its last one
     /// (0: never).
     public var checkpointEvery: UInt64
+    /// Also once this node has written nothing for this long, if it wrote anything since its
+    /// last checkpoint (so a quiet node's log is compact; 0: only every ``checkpointEvery``).
+    public var quietMillis: UInt64
 
     public static let defaultBenchmarkWindowMillis: UInt64 = 30 * 86_400_000
     public static let defaultCheckpointEvery: UInt64 = 1_000
+    public static let defaultQuietMillis: UInt64 = 30_000
+    /// A quiet node looks again this often for entries that expired meanwhile (breaker events,
+    /// benchmark observations), without new writes.
+    public static let expiryLookMillis: UInt64 = 10 * 60_000
 
-    public init(benchmarkWindowMillis: UInt64 = Self.defaultBenchmarkWindowMillis, checkpointEvery: UInt64 = Self.defaultCheckpointEvery) {
+    public init(benchmarkWindowMillis: UInt64 = Self.defaultBenchmarkWindowMillis, checkpointEvery: UInt64 = Self.defaultCheckpointEvery,
+                quietMillis: UInt64 = Self.defaultQuietMillis) {
         self.benchmarkWindowMillis = benchmarkWindowMillis
         self.checkpointEvery = checkpointEvery
+        self.quietMillis = quietMillis
+    }
+
+    /// Whether to look for dead entries now: `since` entries were written after the last
+    /// checkpoint (or since the first), the newest at `lastWriteMillis`; the last look was at
+    /// head seq `lookedSeq` (entries written since: `head - lookedSeq`), at `lookedAt`. A
+    /// checkpoint follows only if the look finds something dead.
+    public func shouldLook(since: UInt64, newSinceLook: UInt64, lookedAt: UInt64?, lastWriteMillis: UInt64, nowMillis: UInt64) -> Bool {
+        guard checkpointEvery > 0, since > 0 else { return false }
+        if since >= checkpointEvery && (lookedAt == nil || newSinceLook >= checkpointEvery) { return true }
+        guard quietMillis > 0, nowMillis >= lastWriteMillis, nowMillis - lastWriteMillis >= quietMillis else { return false }
+        // Quiet: once after the last write, then for expiries every ``expiryLookMillis``.
+        guard let at = lookedAt else { return true }
+        return newSinceLook > 0 || (nowMillis >= at && nowMillis - at >= Self.expiryLookMillis)
     }
 
     /// One of the author's entries, as the rules see it (the payload only for breakers and benchmarks).

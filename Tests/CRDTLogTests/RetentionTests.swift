@@ -43,7 +43,7 @@ struct RetentionTests {
         for i in from..<(from + count) {
             try await s.append(kind: EntryKind.memory, key: "key-\(i % keys)", payload: Fixtures.memory("c", "value \(i) of key \(i % keys)"),
                                now: Fixtures.t0 + UInt64(i) * 10)
-            _ = try await s.checkpointIfDue(rules: RetentionRules(checkpointEvery: every), now: now)
+            _ = try await s.checkpointIfDue(rules: RetentionRules(checkpointEvery: every, quietMillis: 0), now: now)
         }
     }
 
@@ -114,6 +114,29 @@ struct RetentionTests {
         // Sparser still, the kept range would pass the limit: no checkpoint.
         let sparse = (1...30_000).map { candidate(UInt64($0) * 20_000, EntryKind.memory, "k\($0)") }
         #expect(RetentionRules.checkpoint(seq: 30_000 * 20_000 + 1, live: sparse) == nil)
+    }
+
+    @Test func aLookComesEveryNEntriesOrOnceQuietAndACheckpointOnlyWhenSomethingIsDead() async throws {
+        let r = RetentionRules(checkpointEvery: 10, quietMillis: 30_000)
+        #expect(!r.shouldLook(since: 0, newSinceLook: 0, lookedAt: nil, lastWriteMillis: 0, nowMillis: 1_000_000))
+        #expect(r.shouldLook(since: 10, newSinceLook: 10, lookedAt: nil, lastWriteMillis: 999_999, nowMillis: 1_000_000))
+        #expect(!r.shouldLook(since: 15, newSinceLook: 5, lookedAt: 999_000, lastWriteMillis: 999_999, nowMillis: 1_000_000))
+        #expect(r.shouldLook(since: 3, newSinceLook: 3, lookedAt: nil, lastWriteMillis: 900_000, nowMillis: 1_000_000))
+        #expect(!r.shouldLook(since: 3, newSinceLook: 0, lookedAt: 990_000, lastWriteMillis: 900_000, nowMillis: 1_000_000))
+        #expect(r.shouldLook(since: 3, newSinceLook: 0, lookedAt: 990_000, lastWriteMillis: 900_000,
+                             nowMillis: 990_000 + RetentionRules.expiryLookMillis))
+        #expect(!RetentionRules(checkpointEvery: 0).shouldLook(since: 100, newSinceLook: 100, lookedAt: nil, lastWriteMillis: 0, nowMillis: 1_000_000))
+        // Distinct keys: nothing is dead, so no checkpoint, however many entries.
+        let s = try Fixtures.store(identity: Fixtures.keyPair(44))
+        for i in 0..<25 {
+            try await s.append(kind: EntryKind.memory, key: "distinct-\(i)", payload: Fixtures.memory("c", "v\(i)"), now: Fixtures.t0 + UInt64(i))
+        }
+        #expect(try await s.checkpointIfDue(rules: r, now: now) == nil)
+        // One rewrite: the next look (quiet, after the new write) writes one.
+        try await s.append(kind: EntryKind.memory, key: "distinct-0", payload: Fixtures.memory("c", "again"), now: Fixtures.t0 + 100)
+        let cp = try #require(try await s.checkpointIfDue(rules: r, now: now))
+        #expect(cp.kind == EntryKind.checkpoint && cp.seq == 27)
+        #expect(try await s.checkpointIfDue(rules: r, now: now + 1) == nil)
     }
 
     // MARK: Store

@@ -58,6 +58,7 @@ enum APIResponse {
             "kind": .string(e.kind), "key": .string(e.key), "payload_hash": .string(e.payloadHash.hex),
             "signature": .string(Hex.encode(e.signature)), "payload": payload,
             "host": payload["host"] ?? .null, "trusted": .bool(trusted),
+            "size": .number(Double(e.signedHeader.count + e.payload.count)),
         ])
     }
 }

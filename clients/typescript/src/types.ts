@@ -142,6 +142,8 @@ export type Entry = {
   /** the payload's host field, if any */
   host: unknown | null;
   trusted: boolean;
+  /** encoded bytes: signed header and payload, as stored and sent */
+  size: number;
 };
 
 export type EntryList = {
