@@ -112,6 +112,10 @@ public actor LogStore {
             // Space freed by compaction is handed back in steps (``compactStep(maxRows:)``). It
             // takes effect only on a new database; `gossip-node compact` converts an old one.
             try db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            // The write-ahead log is copied into the database every 256 pages (1 MiB) and cut back
+            // to 1 MiB afterwards: it never holds the high-water mark of a burst on disk.
+            try db.execute("PRAGMA wal_autocheckpoint = 256")
+            try db.execute("PRAGMA journal_size_limit = 1048576")
         } catch { throw .storage(error) }
         self.identity = identity
         self.configuration = configuration

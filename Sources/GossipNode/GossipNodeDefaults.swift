@@ -21,7 +21,7 @@ public enum GossipNodeDefaults {
     /// ...and this long after a big session ended (SQLite's page cache, freed buffers).
     public static let memoryReleaseDelayMillis: UInt64 = 5_000
     /// Rows a compaction step scans at most (one short transaction; see ``Node/runRetention()``).
-    public static let compactionStepRows = 500
+    public static let compactionStepRows = 200
 }
 
 extension GossipNodeDefaults {

@@ -171,7 +171,7 @@ struct Run: AsyncParsableCommand {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the node's author, entries, digest and peers.")
+    static let configuration = CommandConfiguration(abstract: "Show the node's author, entries, storage, digest and peers.")
     @OptionGroup var client: ClientOptions
     @Flag(help: "Print the raw JSON.") var json = false
 
@@ -186,6 +186,11 @@ struct Status: ParsableCommand {
         }
         print("address     \(j["address"]?.stringValue ?? "?")  host \(j["host"]?.stringValue ?? "?")")
         print("entries     \(n(j["entries"])) from \(n(j["authors"])) author(s), \(n(j["held"])) held, \(n(j["quarantined"])) quarantined")
+        if let r = j["retention"], r["stored_entries"] != nil {
+            func mib(_ v: JSONValue?) -> String { v?.numberValue.map { decimal($0 / 1_048_576, places: 2) + " MiB" } ?? "?" }
+            print("stored      \(n(r["live_entries"])) live entries (\(mib(r["live_bytes"]))), \(n(r["dead_entries"])) dead awaiting compaction; "
+                  + "database \(mib(r["database_bytes"])) (\(mib(r["database_free_bytes"])) free); \(n(r["compacted_entries"])) compacted since start")
+        }
         print("digest      \(j["digest"]?.stringValue ?? "?")")
         print("peers       \(n(j["peers"]?["alive"])) alive, \(n(j["peers"]?["suspect"])) suspect, \(n(j["peers"]?["dead"])) dead")
         print("version     \(j["version"]?.stringValue ?? "?")")
