@@ -22,6 +22,8 @@ public enum GossipNodeDefaults {
     public static let memoryReleaseDelayMillis: UInt64 = 5_000
     /// Rows a compaction step scans at most (one short transaction; see ``Node/runRetention()``).
     public static let compactionStepRows = 200
+    /// How long no entry must be stored before the search index is merged (see ``Node/runRetention()``).
+    public static let searchIndexQuietMillis: UInt64 = 30_000
 }
 
 extension GossipNodeDefaults {

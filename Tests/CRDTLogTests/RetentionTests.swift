@@ -206,6 +206,20 @@ struct RetentionTests {
         #expect(try await reopened.verify().isClean)
     }
 
+    @Test func mergingTheSearchIndexShrinksItAndKeepsEveryAnswer() async throws {
+        let s = try Fixtures.store(identity: Fixtures.keyPair(45))
+        try await write(s, count: 1_200, keys: 100, every: 300)
+        _ = try await s.compactAll()
+        let before = try await s.memories(MemoryQuery(text: "value key", limit: 100)).map(\.key).sorted()
+        func indexPages() async throws -> Int64 { try await s.searchIndexRows() }
+        let pagesBefore = try await indexPages()
+        try await s.optimizeSearchIndex()
+        #expect(try await indexPages() < pagesBefore)
+        #expect(try await s.memories(MemoryQuery(text: "value key", limit: 100)).map(\.key).sorted() == before)
+        #expect(before.count == 100)
+        #expect(try await s.verify().isClean)
+    }
+
     // MARK: Hostile input
 
     @Test func aCheckpointWhoseListedIDsDoNotMatchIsRefusedAndAWithheldEntryLeavesItPending() async throws {

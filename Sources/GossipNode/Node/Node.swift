@@ -92,6 +92,10 @@ public actor Node {
     /// The gossip port actually bound (useful with port 0).
     public private(set) var boundPort: Int?
     public private(set) var isBound = false
+    /// When entries were last stored here, and the digest at which the search index was last
+    /// merged (``runRetention()``).
+    var lastStoreChangeAt: UInt64 = 0
+    var searchIndexOptimizedFor: Bytes32?
     /// One line per minute for repeated events (failed handshakes per address, limits hit).
     var logThrottle = LogThrottle()
     /// Callers of ``waitUntilBound()`` waiting for the sockets.

@@ -103,6 +103,7 @@ extension Node {
     /// Bookkeeping after entries were stored (here or from a peer).
     func afterStore(_ stored: [Entry], forks: Bool, from peer: Bytes32?, pushOn: Bool) async {
         guard !stored.isEmpty || forks else { return }
+        lastStoreChangeAt = now()
         digest = await store.digest()
         entryCount = await store.entryCount()
         core.setLog(digest: digest, entries: entryCount)

@@ -5,8 +5,11 @@ extension Node {
     /// Retention, off the write path: once a second, a checkpoint of this node's own log when one
     /// is due (``RetentionRules/checkpointEvery``), then compaction in steps of
     /// ``GossipNodeDefaults/compactionStepRows`` rows, each its own short transaction, so that
-    /// writes, reads and replication run between them.
+    /// writes, reads and replication run between them; once quiet for
+    /// ``GossipNodeDefaults/searchIndexQuietMillis``, the search index is merged.
     func runRetention() async {
+        // The search index is merged once the node has been quiet for a while after it started too.
+        lastStoreChangeAt = max(lastStoreChangeAt, now())
         while !Task.isCancelled {
             await retentionPass()
             try? await Task.sleep(for: .milliseconds(Int(configuration.retentionIntervalMillis)))
@@ -29,6 +32,12 @@ extension Node {
                 await Task.yield()
             }
             if deleted > 0 { log.debug("compacted", metadata: ["entries_deleted": "\(deleted)"]) }
+            // Quiet for a while since the last change: merge the search index once.
+            let t = now()
+            if searchIndexOptimizedFor != digest, t >= lastStoreChangeAt, t - lastStoreChangeAt >= GossipNodeDefaults.searchIndexQuietMillis {
+                try await store.optimizeSearchIndex()
+                searchIndexOptimizedFor = digest
+            }
         } catch {
             if logThrottle.note("retention", now: now()) != nil {
                 log.warning("retention pass failed; it runs again in a second", metadata: ["error": "\(error)"])
