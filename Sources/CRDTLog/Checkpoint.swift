@@ -102,6 +102,7 @@ public struct Checkpoint: Sendable, Hashable {
 
     /// How many entries with seq above `after` (and below the checkpoint) it keeps.
     public func keptCount(after: UInt64) -> UInt64 {
+        guard after < seq else { return 0 }
         let listedAbove = UInt64(listed.count - lowerBound(after + 1))
         let rangeStart = max(keepFrom, after + 1)
         return listedAbove + (seq > rangeStart ? seq - rangeStart : 0)

@@ -67,6 +67,17 @@ enum FuzzTarget: String, CaseIterable {
                 let mid = Int(bytes[0]) * bytes.count / 256
                 _ = try? ForkProof(first: Array(bytes[..<mid]), second: Array(bytes[mid...]))
             }
+            // A checkpoint payload (its entry's seq from the first 8 bytes): decodes, or is refused;
+            // what decodes encodes back to the same bytes, and its questions never trap.
+            if bytes.count >= 8 {
+                let seq = bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } % (LogLimits.maxSeq + 1)
+                let payload = Array(bytes.dropFirst(8))
+                if let cp = (try? Checkpoint(seq: seq, payload: payload)) ?? nil {
+                    precondition(cp.payload == payload, "a checkpoint payload did not encode back to its bytes")
+                    _ = cp.keeps(seq / 2); _ = cp.keptCount(after: seq / 3)
+                    _ = cp.keepsAny(in: (seq / 4)..<(seq / 2))
+                }
+            }
         case .handshake:
             var r = HandshakeResponder(networkKey: Self.networkKey, identity: Self.identity, ephemeral: Self.ephemeralR)
             _ = try? r.receive(message1: Array(bytes.prefix(64)))
