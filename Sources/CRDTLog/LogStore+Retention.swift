@@ -311,6 +311,11 @@ extension LogStore {
         } catch { throw .storage(error) }
     }
 
+    /// `PRAGMA auto_vacuum`: 2 (incremental) for a database this version created.
+    func autoVacuumMode() throws(SQLiteError) -> Int64 {
+        try db.query("PRAGMA auto_vacuum").first?.first?.int ?? -1
+    }
+
     /// Rows of the full-text index's segment table (its size, in pages of segments).
     func searchIndexRows() throws(SQLiteError) -> Int64 {
         try db.query("SELECT count(*) FROM memories_fts_data").first?.first?.int ?? 0

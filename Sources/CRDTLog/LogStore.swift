@@ -104,14 +104,15 @@ public actor LogStore {
     public init(path: String, identity: SigningKeyPair?, configuration: StoreConfiguration = .init()) throws(StoreError) {
         do {
             db = try SQLiteDatabase(path: path)
+            // Space freed by compaction is handed back in steps (``compactStep(maxRows:)``). It
+            // must be set before anything else writes the new file (the switch to WAL does), and
+            // takes effect only on a new database; `gossip-node compact` converts an old one.
+            try db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             try db.execute("PRAGMA journal_mode = WAL")
             try db.execute("PRAGMA synchronous = \(configuration.durableCommits ? "FULL" : "NORMAL")")
             fullSync = configuration.durableCommits
             try db.execute("PRAGMA temp_store = MEMORY")
             try db.execute("PRAGMA cache_size = -65536")
-            // Space freed by compaction is handed back in steps (``compactStep(maxRows:)``). It
-            // takes effect only on a new database; `gossip-node compact` converts an old one.
-            try db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             // The write-ahead log is copied into the database every 256 pages (1 MiB) and cut back
             // to 1 MiB afterwards: it never holds the high-water mark of a burst on disk.
             try db.execute("PRAGMA wal_autocheckpoint = 256")

@@ -153,6 +153,9 @@ struct RetentionTests {
         #expect(deleted == 204 - Int(status.storedEntries))
         #expect(status.storedEntries == 11)  // the 10 keys' latest writes and the checkpoint
         #expect(status.deadEntries == 0)
+        // A new database hands freed pages back to the file system.
+        #expect(try await s.autoVacuumMode() == 2)
+        #expect(status.freeBytes == 0, "free pages kept: \(status.freeBytes) bytes")
         #expect(try await s.memories(MemoryQuery(limit: 100)).map { "\($0.key)=\($0.content)" }.sorted() == memoriesBefore)
         #expect(try await s.verify().isClean)
         // A fresh node gets the checkpoint first, then only what it keeps.

@@ -906,6 +906,19 @@ def missed_notes(results: dict) -> list[str]:
                      "signature, encrypted), hello, members and version vectors each way, and the frame overhead (21 bytes a "
                      "frame). The target cannot hold for d = 1 over an authenticated session; a node one entry behind while "
                      "online gets it by push instead, within the target (row above).")
+    rt = (results.get("retention") or {}).get("data")
+    if rt and (rt["max_disk_caught_up_bytes"] or 0) > rt["disk_bound_bytes"]:
+        free = max(n["free_bytes"] for n in rt["nodes"])
+        notes.append(f"- **Retention disk ({rt['max_disk_caught_up_bytes'] / 2**20:.1f} MiB against {rt['disk_bound_bytes'] / 2**20:.1f} MiB).** "
+                     f"The entries themselves follow the live set ({rt['nodes'][0]['stored_bytes']:,} bytes stored for a live set of "
+                     f"{rt['live_bytes']:,}; a fresh node downloads {rt['fresh_ratio']} × it). The rest of the file: up to "
+                     f"{free / 2**20:.1f} MiB of free pages not handed back (the measured build created its databases without "
+                     "incremental auto-vacuum: the pragma ran after the switch to WAL, when it no longer takes effect; fixed after "
+                     "this run, with a test that a new database hands pages back); the derived views, which hold a second copy of "
+                     "each live memory (the memories table and its FTS5 index; under steady rewrites the index also keeps deleted "
+                     "rows in segments until FTS5 merges them, now merged once a node is quiet); and B-tree pages left partly "
+                     "filled by deletes scattered through the table (SQLite merges a page only when it falls under a third full). "
+                     "The target counts all of it against the entries' own size.")
     return notes
 
 
