@@ -1185,18 +1185,8 @@ def part_retention() -> dict:
         write_s = time.time() - t_start
         log(f"  retention: {total:,} writes in {write_s:.0f} s; waiting for the quiet checkpoints and compaction")
 
-        def settled(nodes):
-            digests, stored = set(), set()
-            for i in nodes:
-                s = c.status(i)
-                r = (s or {}).get("retention")
-                if not r or r["dead_entries"] or r["checkpoints_pending"]:
-                    return False
-                digests.add(s["digest"]); stored.add(r["stored_entries"])
-            return len(digests) == 1 and len(stored) == 1
-
         deadline = time.time() + 180
-        while not settled([1, 2, 3]):
+        while not c.retention_settled([1, 2, 3]):
             if time.time() > deadline:
                 raise RuntimeError("retention: the three nodes did not converge and compact within 180 s of the last write")
             time.sleep(1)
@@ -1218,7 +1208,7 @@ def part_retention() -> dict:
         c.start(4)
         c.wait_healthy(4)
         t0 = time.time()
-        while not settled([1, 2, 3, 4]):
+        while not c.retention_settled([1, 2, 3, 4]):
             if time.time() - t0 > 120:
                 raise RuntimeError("retention: the fresh node did not catch up within 120 s")
             time.sleep(0.2)

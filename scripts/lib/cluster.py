@@ -458,6 +458,19 @@ class Cluster:
             digests.add(s["digest"])
         return len(digests) == 1
 
+    def retention_settled(self, nodes: list[int]) -> bool:
+        """Every node in `nodes` answers one digest and stores as many entries, has deleted
+        everything a checkpoint declared dead, and waits for no checkpoint."""
+        digests, stored = set(), set()
+        for i in nodes:
+            s = self.status(i)
+            r = (s or {}).get("retention")
+            if not r or r["dead_entries"] != 0 or r["checkpoints_pending"] != 0:
+                return False
+            digests.add(s["digest"])
+            stored.add(r["stored_entries"])
+        return len(digests) == 1 and len(stored) == 1
+
     def wait_converged(self, timeout: float = 60, nodes: list[int] | None = None) -> float:
         """Seconds until every node of the cluster (or `nodes`) reports the same digest."""
         t0 = time.time()
