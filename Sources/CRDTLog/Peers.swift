@@ -23,6 +23,27 @@ extension LogStore {
         } catch { throw .storage(error) }
     }
 
+    /// Saves and forgets members in one transaction (a join brings dozens at once: one durable
+    /// write for all of them instead of one each). `nil` forgets the member.
+    public func updatePeers(_ changes: [AuthorID: RememberedPeer?]) throws(StoreError) {
+        guard !changes.isEmpty else { return }
+        do {
+            try db.transaction { () throws(SQLiteError) in
+                for (author, peer) in changes.sorted(by: { $0.key < $1.key }) {
+                    if let p = peer {
+                        try db.run("""
+                            INSERT INTO peers(author, address, last_seen, incarnation) VALUES (?, ?, ?, ?)
+                            ON CONFLICT(author) DO UPDATE SET address = excluded.address, last_seen = max(last_seen, excluded.last_seen),
+                              incarnation = max(incarnation, excluded.incarnation)
+                            """, [.blob(p.author.bytes), .text(p.address), .int(p.lastSeenMillis), .int(Int64(bitPattern: p.incarnation))])
+                    } else {
+                        try db.run("DELETE FROM peers WHERE author = ?", [.blob(author.bytes)])
+                    }
+                }
+            }
+        } catch { throw .storage(error) }
+    }
+
     public func forgetPeer(_ author: AuthorID) throws(StoreError) {
         do { try db.run("DELETE FROM peers WHERE author = ?", [.blob(author.bytes)]) } catch { throw .storage(error) }
     }

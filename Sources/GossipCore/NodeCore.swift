@@ -15,6 +15,15 @@ public struct NodeCore: Sendable {
     private var logDigest = Bytes32.zero
     private var entryCount: UInt64 = 0
     private var seedRetryAt: UInt64 = 0
+    /// The pause before the next seed dial: from ``firstSeedRetryMillis``, doubling while no member
+    /// is alive, up to the reconnect interval.
+    private var seedBackoff: UInt64 = 0
+    /// The first pause between seed dials of a node that has not joined (nominal; see ``tick(now:)``).
+    public static let firstSeedRetryMillis: UInt64 = 250
+    /// The longest nominal pause between seed dials of a node that has not joined.
+    public static let maxUnjoinedSeedRetryMillis: UInt64 = 2_000
+    /// Jitter for seed retries, seeded from this node's id (deterministic in the simulator).
+    private var rng: SplitMix64
     /// Writes wait until this time (or a first completed sync) after a start with known peers.
     public private(set) var fenceUntil: UInt64?
     /// While no member is alive, the last known ones are dialled again, with a growing pause.
@@ -42,6 +51,7 @@ public struct NodeCore: Sendable {
 
     public init(swim: SWIM, replication: ReplicationCore, seeds: [String] = [], reconnectIntervalMillis: UInt64 = 10_000) {
         self.swim = swim; repl = replication; self.seeds = seeds; self.reconnectIntervalMillis = reconnectIntervalMillis
+        rng = SplitMix64(seed: swim.me.w0 ^ 0x5eed)
     }
 
     /// What probes carry: the log digest with the membership folded in, so two nodes that hold
@@ -78,7 +88,7 @@ public struct NodeCore: Sendable {
     /// calls ``stored(_:from:now:)``); pushes and digests from a sender the membership does not
     /// know start nothing.
     public mutating func datagram(_ packet: Packet, from address: String, now: UInt64) -> (effects: [Effect], pushed: [[UInt8]]) {
-        var out = interpret(swim.handle(packet, from: address, now: now))
+        var out = interpret(swim.handle(packet, from: address, now: now), now: now)
         guard swim.members[packet.sender] != nil else { return (out, []) }
         var pushed: [[UInt8]] = []
         for message in packet.messages {
@@ -97,15 +107,25 @@ public struct NodeCore: Sendable {
 
     /// Time passes: probes, timeouts, gossip, the periodic sync, seed retries, the fence.
     public mutating func tick(now: UInt64) -> [Effect] {
-        var out = interpret(swim.tick(now: now))
+        var out = interpret(swim.tick(now: now), now: now)
         out += interpret(repl.tick(now: now), now: now)
         if let f = fenceUntil, now >= f {
             fenceUntil = nil
             out.append(.liftFence)
         }
         if now >= seedRetryAt {
-            seedRetryAt = now + reconnectIntervalMillis
             let alive = Set(swim.members.values.filter { $0.state == .alive }.map(\.address))
+            // A node that has not joined yet (its seed was still starting, or refused a session
+            // at its limit while a whole cluster joined) tries again soon, then less often, each
+            // pause drawn from 0.5-1.5 times the nominal one so that nodes refused together do
+            // not return together; a joined node re-dials missing seeds every reconnect interval.
+            if alive.isEmpty {
+                seedBackoff = min(seedBackoff == 0 ? Self.firstSeedRetryMillis : seedBackoff * 2, Self.maxUnjoinedSeedRetryMillis, reconnectIntervalMillis)
+                seedRetryAt = now + seedBackoff / 2 + rng.next() % max(seedBackoff, 1)
+            } else {
+                seedBackoff = 0
+                seedRetryAt = now + reconnectIntervalMillis
+            }
             for seed in seeds where !alive.contains(seed) { out.append(.dialSeed(seed)) }
         }
         out += retryWhenAlone(now: now)
@@ -150,13 +170,13 @@ public struct NodeCore: Sendable {
     public mutating func gap(from peer: Bytes32, now: UInt64) -> [Effect] { interpret(repl.gap(from: peer, now: now), now: now) }
 
     /// Members from this node's own database or an authenticated session's `hello`.
-    public mutating func learn(_ updates: [MemberUpdate], now: UInt64) -> [Effect] { interpret(swim.learn(updates, now: now)) }
+    public mutating func learn(_ updates: [MemberUpdate], now: UInt64) -> [Effect] { interpret(swim.learn(updates, now: now), now: now) }
 
     /// Member records from a session's greeting.
-    public mutating func receive(records: [MemberUpdate], now: UInt64) -> [Effect] { interpret(swim.receive(records: records, now: now)) }
+    public mutating func receive(records: [MemberUpdate], now: UInt64) -> [Effect] { interpret(swim.receive(records: records, now: now), now: now) }
 
     /// Leaving gracefully.
-    public mutating func leave(now: UInt64) -> [Effect] { interpret(swim.leave(now: now)) }
+    public mutating func leave(now: UInt64) -> [Effect] { interpret(swim.leave(now: now), now: now) }
 
     /// This node's gossip address changed.
     public mutating func setAddress(_ address: String) { swim.setAddress(address) }
@@ -177,7 +197,7 @@ public struct NodeCore: Sendable {
 
     // MARK: The interpreter
 
-    private mutating func interpret(_ effects: [MembershipEffect]) -> [Effect] {
+    private mutating func interpret(_ effects: [MembershipEffect], now: UInt64) -> [Effect] {
         var out: [Effect] = []
         for e in effects {
             switch e {
@@ -186,6 +206,7 @@ public struct NodeCore: Sendable {
                 out.append(.datagram(to: address, messages))
             case .changed(let u):
                 if u.state == .alive { repl.peerUp(u.member) } else { repl.peerDown(u.member) }
+                repl.membershipChanged(now: now)
                 out.append(.memberChanged(u))
             case .forget(let id):
                 repl.peerDown(id)

@@ -1,6 +1,17 @@
 /// The state a member is in, as gossiped.
-public enum MemberState: UInt8, Sendable, Hashable, CaseIterable {
+public enum MemberState: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case alive = 0, suspect = 1, dead = 2, left = 3
+
+    /// The state's name as the API and the logs show it (a switch, not reflection: logged for
+    /// every member a join brings).
+    public var description: String {
+        switch self {
+        case .alive: "alive"
+        case .suspect: "suspect"
+        case .dead: "dead"
+        case .left: "left"
+        }
+    }
 }
 
 /// One piece of membership news: SWIM's alive/suspect/dead/left with an incarnation number.

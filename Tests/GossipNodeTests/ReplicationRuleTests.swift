@@ -153,6 +153,64 @@ struct ReplicationRuleTests {
         #expect(c.tick(now: t0 + c.reconnectIntervalMillis).contains(.dialSeed("10.0.0.3:7420")))
     }
 
+    @Test func aNodeThatHasNotJoinedRetriesItsSeedSoonThenLessOften() {
+        let mine = Self.key(1)
+        var c = NodeCore(swim: SWIM(identity: mine, address: "10.0.0.1:7420", incarnation: 1, seed: 1),
+                         replication: ReplicationCore(me: mine.publicKey, digest: .zero, seed: 2), seeds: ["10.0.0.2:7420"])
+        // No member alive: dials at once, then after about 250, 500, 1000, 2000, 2000 ... ms, each
+        // pause 0.5-1.5 times its nominal value (nodes refused together spread out).
+        var dials: [UInt64] = []
+        var t = t0
+        while t < t0 + 40_000 {
+            if c.tick(now: t).contains(.dialSeed("10.0.0.2:7420")) { dials.append(t - t0) }
+            t = max(t + 1, c.nextDeadline(now: t))
+        }
+        let gaps = zip(dials, dials.dropFirst()).map { $1 - $0 }
+        #expect(dials.first == 0)
+        for (gap, nominal) in zip(gaps, [250, 500, 1_000, 2_000, 2_000, 2_000] as [UInt64]) {
+            #expect(gap >= nominal / 2 && gap < nominal / 2 + nominal, "gap \(gap) for nominal \(nominal)")
+        }
+        #expect(gaps.allSatisfy { $0 < 3_000 })
+        #expect(Set(gaps.suffix(5)).count > 1)  // jittered, not lockstep
+        // Once a member is alive, a missing seed is dialled every reconnect interval.
+        // (The member answers no probe here; a fresh incarnation each step keeps it alive.)
+        let peer = Self.key(2)
+        var later: [UInt64] = []
+        let start = t
+        var incarnation: UInt64 = 1
+        while t < start + 35_000 {
+            incarnation += 1
+            _ = c.learn([MemberUpdate(member: peer.publicKey, address: "10.0.0.9:7420", incarnation: incarnation, state: .alive)], now: t)
+            if c.tick(now: t).contains(.dialSeed("10.0.0.2:7420")) { later.append(t) }
+            t = max(t + 1, c.nextDeadline(now: t))
+        }
+        #expect(zip(later, later.dropFirst()).allSatisfy { $1 - $0 == c.reconnectIntervalMillis })
+        #expect(later.count >= 3)
+    }
+
+    @Test func whileMembershipSettlesAMismatchAtEqualCountsWaitsLonger() {
+        var r = core(peers: [9])
+        r.setDigest(digest(1), entries: 10)
+        r.membershipChanged(now: t0)
+        let grace = r.configuration.mismatchGraceMillis, settle = r.configuration.membershipSettleMillis
+        // Equal entry counts, members changing: likely only the member lists differ; gossip settles them.
+        _ = r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0)
+        #expect(r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + grace).isEmpty)
+        #expect(r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + settle) == [.sync(Self.id(9))])
+        // Different counts: the logs differ; the usual grace.
+        var other = core(peers: [9])
+        other.setDigest(digest(1), entries: 10)
+        other.membershipChanged(now: t0)
+        _ = other.digestReceived(digest(2), entries: 11, from: Self.id(9), now: t0)
+        #expect(other.digestReceived(digest(2), entries: 11, from: Self.id(9), now: t0 + grace) == [.sync(Self.id(9))])
+        // Members quiet for longer than the settle time: the usual grace again.
+        var quiet = core(peers: [9])
+        quiet.setDigest(digest(1), entries: 10)
+        quiet.membershipChanged(now: t0)
+        _ = quiet.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + settle)
+        #expect(quiet.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + settle + grace) == [.sync(Self.id(9))])
+    }
+
     @Test func probesCarryTheLogDigestWithTheMembershipFoldedIn() {
         var (c, _) = nodeCore()
         c.setLog(digest: digest(77), entries: 3)

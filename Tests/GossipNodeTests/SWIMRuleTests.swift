@@ -67,6 +67,43 @@ struct SWIMRuleTests {
         #expect(sends(effects).map(\.0) == [addr(2)])
     }
 
+    func greetings(_ effects: [MembershipEffect]) -> [String] {
+        sends(effects).filter { $0.1 == [.members([swim().selfUpdate])] }.map(\.0)
+    }
+
+    @Test func membersLearnedFromASeedsListAreGreetedDirectly() {
+        var s = swim()
+        let carol = Self.key(5)
+        // A session greeting lists bob and carol (new) and alice (known): bob and carol get our record.
+        let effects = s.receive(records: [record(alice, addr(2), 5), record(bob, addr(3), 1), record(carol, addr(5), 1)], now: t0)
+        #expect(Set(greetings(effects)) == [addr(3), addr(5)])
+        // Learning them again greets nobody.
+        #expect(greetings(s.receive(records: [record(bob, addr(3), 1)], now: t0)).isEmpty)
+    }
+
+    @Test func aMemberLearnedByGossipIsGreetedButTheSenderItselfIsNot() {
+        var s = swim()
+        // Bob introduces himself (his own record, sent by him): answered with an ack, no greeting.
+        let own = s.handle(packet(from: bob, [.members([record(bob, addr(3), 1)]), .ping(probe: 1)]), from: addr(3), now: t0)
+        #expect(greetings(own).isEmpty)
+        // Alice gossips about carol, who joined elsewhere: carol is greeted at her own address.
+        let carol = Self.key(5)
+        let news = s.handle(packet(from: alice, [.members([record(carol, addr(5), 1)])]), from: addr(2), now: t0)
+        #expect(greetings(news) == [addr(5)])
+    }
+
+    @Test func greetingsAreBoundedPerProbeInterval() {
+        var config = SWIMConfiguration()
+        config.maxIntroductions = 2
+        var s = SWIM(identity: me, address: addr(1), incarnation: 100, configuration: config, seed: 1)
+        let many = (10..<15).map { n in record(Self.key(UInt8(n)), addr(n), 1) }
+        #expect(greetings(s.receive(records: many, now: t0)).count == 2)
+        #expect(s.members.count == 5)  // all known; three learn of us by gossip
+        // The next probe interval brings a new allowance.
+        _ = s.tick(now: t0 + config.probeIntervalMillis)
+        #expect(greetings(s.receive(records: [record(Self.key(20), addr(20), 1)], now: t0 + config.probeIntervalMillis)).count == 1)
+    }
+
     @Test func anUnknownSenderGetsNoAnswerAndBecomesNoMember() {
         var s = swim()
         let effects = s.handle(packet(from: bob, [.ping(probe: 1)]), from: addr(3), now: t0)

@@ -39,6 +39,8 @@ public struct SWIM: Sendable {
     private var nextReconnectAt: UInt64 = 0
     private var lastTick: UInt64?
     private var nextProbeID: UInt64 = 1
+    /// Greetings of newly learned members left in this probe interval (see ``introduce(_:effects:)``).
+    private var introductionsLeft: Int
 
     private enum ProbePhase { case direct, indirect }
     private struct Probe {
@@ -69,6 +71,7 @@ public struct SWIM: Sendable {
         self.configuration = configuration
         self.acceptsAddress = acceptsAddress
         rng = SplitMix64(seed: seed)
+        introductionsLeft = configuration.maxIntroductions
         selfUpdate = MemberUpdate(member: identity.publicKey, address: address, incarnation: self.incarnation, state: .alive).signed(by: identity)
     }
 
@@ -118,11 +121,32 @@ public struct SWIM: Sendable {
 
     /// Member records received in a sync session's greeting: checked like gossip (signatures,
     /// incarnations). What is new here (a member that just joined through the peer) is news,
-    /// spread by gossip as a join is in SWIM.
+    /// spread by gossip as a join is in SWIM, and is greeted directly (see ``introduce(_:)``).
     public mutating func receive(records: [MemberUpdate], now: UInt64) -> [MembershipEffect] {
         var effects: [MembershipEffect] = []
-        for u in records { apply(u, now: now, gossip: true, trusted: false, effects: &effects) }
+        var new: [Bytes32] = []
+        for u in records {
+            let known = members[u.member] != nil
+            apply(u, now: now, gossip: true, trusted: false, effects: &effects)
+            if !known, members[u.member] != nil { new.append(u.member) }
+        }
+        introduce(new, effects: &effects)
         return effects
+    }
+
+    /// Greets members this node has just learned of from someone else (a seed's list, gossip): one
+    /// datagram carrying this node's own signed record (nothing to answer), so the new member knows this node at once instead of
+    /// when gossip about it reaches it. A node joining through a seed is thereby known to every
+    /// member the seed listed within one round trip, and two nodes that joined at the same moment
+    /// (each missing from the other's list) know each other as soon as either hears of the other.
+    /// A greeting is not a probe: a lost one accuses nobody. At most
+    /// ``SWIMConfiguration/maxIntroductions`` greetings per probe interval.
+    private mutating func introduce(_ new: [Bytes32], effects: inout [MembershipEffect]) {
+        for id in new where introductionsLeft > 0 {
+            guard let m = members[id], m.state == .alive, !knowsMe.contains(id) else { continue }
+            introductionsLeft -= 1
+            effects.append(.send(to: m.address, member: id, messages: [.members([selfUpdate])]))
+        }
     }
 
     /// Our own gossip address changed (a laptop on a new network).
@@ -153,9 +177,16 @@ public struct SWIM: Sendable {
         let sender = packet.sender
         guard sender != me else { return [] }
         // Membership news first, so the rest sees the newest state (and a joining sender's own record).
+        var new: [Bytes32] = []
         for case .members(let updates) in packet.messages {
-            for u in updates { apply(u, now: now, trusted: false, effects: &effects) }
+            for u in updates {
+                let known = members[u.member] != nil
+                apply(u, now: now, trusted: false, effects: &effects)
+                // The sender's own record needs no greeting back: it is talking to us.
+                if !known, u.member != sender, members[u.member] != nil { new.append(u.member) }
+            }
         }
+        introduce(new, effects: &effects)
         guard var known = members[sender] else {
             if packet.messages.contains(where: { if case .members = $0 { false } else if case .digest = $0 { false } else { true } }) {
                 reject("unknown_sender")
@@ -279,6 +310,7 @@ public struct SWIM: Sendable {
         // Probe the next member.
         if now >= nextProbeAt {
             nextProbeAt = now + configuration.probeIntervalMillis * scale
+            introductionsLeft = configuration.maxIntroductions
             if let target = nextProbeTarget(), let m = members[target] {
                 let id = newProbeID()
                 probes[id] = Probe(target: target, sentAt: now, phase: .direct)

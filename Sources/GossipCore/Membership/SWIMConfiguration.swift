@@ -38,6 +38,10 @@ public struct SWIMConfiguration: Sendable {
     /// Members known at once (alive, suspect, dead or left): a member minting throwaway keys
     /// cannot grow the table, the peer database or the probe round without bound.
     public var maxMembers = 4_096
+    /// Members a node greets directly when it learns of them from someone else (a seed's list at
+    /// a join, gossip): at most this many greetings per probe interval; past it, members learn of
+    /// this node by gossip as in plain SWIM.
+    public var maxIntroductions = 64
     /// Pings relayed on other members' behalf at once (ping-requests past it are refused and counted).
     public var maxRelays = 256
 

@@ -26,12 +26,20 @@ public struct ReplicationConfiguration: Sendable {
     /// A peer holding this many more entries than this node means it is far behind: it syncs at
     /// once instead of waiting out the mismatch grace.
     public var farBehindEntries: UInt64 = 64
+    /// While this node's membership changed this recently, a mismatch with a peer holding as
+    /// many entries must persist this long (not `mismatchGraceMillis`) before it starts a sync:
+    /// the digest folds in who is a member, and during a join wave every node's view is in
+    /// motion. Gossip settles that; a session per mismatch would only load every node (128 nodes
+    /// started together opened about 4,500 sessions before this rule). A peer holding a
+    /// different number of entries is synced after the usual grace.
+    public var membershipSettleMillis: UInt64 = 5_000
 
     public init() {}
 
     public static var fast: ReplicationConfiguration {
         var c = ReplicationConfiguration()
         c.syncIntervalMillis = 2_000; c.mismatchGraceMillis = 300; c.syncCooldownMillis = 500
+        c.membershipSettleMillis = 1_000
         return c
     }
 }
@@ -67,6 +75,8 @@ public struct ReplicationCore: Sendable {
     private var agreedAt: [Bytes32: UInt64] = [:]
     private var wanted: [Bytes32] = []
     private var nextPeriodicSync: UInt64 = 0
+    /// When a member last joined, left, or changed state here.
+    private var membershipChangedAt: UInt64?
     private var rng: SplitMix64
 
     public init(me: Bytes32, digest: Bytes32, configuration: ReplicationConfiguration = .init(), seed: UInt64) {
@@ -80,6 +90,9 @@ public struct ReplicationCore: Sendable {
     public mutating func peerUp(_ p: Bytes32) { if p != me { peers.insert(p) } }
     public mutating func peerDown(_ p: Bytes32) { peers.remove(p); mismatchSince[p] = nil; agreedAt[p] = nil; wanted.removeAll { $0 == p } }
 
+    /// A member joined, left, or changed state (see ``ReplicationConfiguration/membershipSettleMillis``).
+    public mutating func membershipChanged(now: UInt64) { membershipChangedAt = now }
+
     /// The local digest changed (an entry or a fork proof was stored).
     public mutating func setDigest(_ d: Bytes32, entries: UInt64) { myDigest = d; myEntries = entries }
 
@@ -91,7 +104,8 @@ public struct ReplicationCore: Sendable {
         // Far behind (back from a long absence): no grace for pushes in flight, and this node
         // starts the session itself, whichever id is smaller.
         if theirs >= myEntries + configuration.farBehindEntries { return request(peer, now: now, force: false) }
-        guard now >= since + configuration.mismatchGraceMillis else { return [] }
+        let settling = theirs == myEntries && membershipChangedAt.map { now < $0 &+ configuration.membershipSettleMillis } == true
+        guard now >= since + (settling ? configuration.membershipSettleMillis : configuration.mismatchGraceMillis) else { return [] }
         // Both sides see the mismatch; the one with the smaller id starts, unless the other
         // has been quiet for too long (it may be unable to dial us).
         let quietTooLong = now >= (lastSync[peer] ?? 0) + 2 * configuration.syncIntervalMillis

@@ -81,6 +81,10 @@ public actor Node {
     /// When to hand unused memory back (30 s after start, and after a big session); see
     /// ``releaseMemory()``.
     var memoryReleaseAt: UInt64?
+    /// Member records waiting to be saved (nil: forget), at most one per member known (bounded by
+    /// ``SWIMConfiguration/maxMembers``); written together by one task.
+    var peerChanges: [Bytes32: RememberedPeer?] = [:]
+    var peerFlushScheduled = false
     /// Sessions waiting to announce a version vector until no session awaits its peer's.
     var vectorWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     /// The specific address gossip is bound to, which TCP dials start from (nil for a wildcard).
@@ -385,16 +389,31 @@ public actor Node {
             case .memberChanged(let u):
                 log.log(level: u.state == .alive ? .info : .notice, "member \(u.state)",
                         metadata: ["member": "\(u.member.hex.prefix(12))", "address": "\(u.address)", "incarnation": "\(u.incarnation)"])
-                let peer = RememberedPeer(author: u.member, address: u.address, lastSeenMillis: Int64(now()), incarnation: u.incarnation)
-                Task { try? await store.savePeer(peer) }
+                rememberPeer(u.member, RememberedPeer(author: u.member, address: u.address, lastSeenMillis: Int64(now()), incarnation: u.incarnation))
             case .memberForgotten(let id):
                 log.info("member forgotten", metadata: ["member": "\(id.hex.prefix(12))"])
-                Task { try? await store.forgetPeer(id) }
+                rememberPeer(id, nil)
             case .liftFence:
                 log.info("start-up check over: signing writes again")
                 Task { await self.liftFenceAndSignPending() }
             }
         }
+    }
+
+    /// Queues a member's record to be saved (nil: forgotten); one task writes everything queued
+    /// in one transaction, so a join that brings dozens of members costs one durable write.
+    private func rememberPeer(_ id: Bytes32, _ peer: RememberedPeer?) {
+        peerChanges[id] = .some(peer)
+        guard !peerFlushScheduled else { return }
+        peerFlushScheduled = true
+        Task { await self.flushPeerChanges() }
+    }
+
+    private func flushPeerChanges() async {
+        let changes = peerChanges
+        peerChanges.removeAll()
+        peerFlushScheduled = false
+        try? await store.updatePeers(changes)
     }
 
     // MARK: - Status
