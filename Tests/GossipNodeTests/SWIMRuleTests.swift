@@ -68,7 +68,7 @@ struct SWIMRuleTests {
     }
 
     func greetings(_ effects: [MembershipEffect]) -> [String] {
-        sends(effects).filter { $0.1 == [.members([swim().selfUpdate])] }.map(\.0)
+        sends(effects).filter { $0.1.count == 2 && $0.1.contains { if case .ping = $0 { true } else { false } } && $0.1.contains(.members([swim().selfUpdate])) }.map(\.0)
     }
 
     @Test func membersLearnedFromASeedsListAreGreetedDirectly() {

@@ -134,18 +134,19 @@ public struct SWIM: Sendable {
         return effects
     }
 
-    /// Greets members this node has just learned of from someone else (a seed's list, gossip): one
-    /// datagram carrying this node's own signed record (nothing to answer), so the new member knows this node at once instead of
-    /// when gossip about it reaches it. A node joining through a seed is thereby known to every
+    /// Greets members this node has just learned of from someone else (a seed's list, gossip): a
+    /// ping carrying this node's own signed record, so the new member knows this node at once
+    /// instead of when gossip about it reaches it, and its ack brings back the news it holds (the
+    /// other members joining at that moment). A node joining through a seed is thereby known to every
     /// member the seed listed within one round trip, and two nodes that joined at the same moment
     /// (each missing from the other's list) know each other as soon as either hears of the other.
-    /// A greeting is not a probe: a lost one accuses nobody. At most
+    /// The ping is not a probe: an unanswered one accuses nobody. At most
     /// ``SWIMConfiguration/maxIntroductions`` greetings per probe interval.
     private mutating func introduce(_ new: [Bytes32], effects: inout [MembershipEffect]) {
         for id in new where introductionsLeft > 0 {
             guard let m = members[id], m.state == .alive, !knowsMe.contains(id) else { continue }
             introductionsLeft -= 1
-            effects.append(.send(to: m.address, member: id, messages: [.members([selfUpdate])]))
+            effects.append(.send(to: m.address, member: id, messages: [.ping(probe: newProbeID()), .members([selfUpdate])]))
         }
     }
 
