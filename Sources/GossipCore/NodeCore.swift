@@ -98,6 +98,7 @@ public struct NodeCore: Sendable {
                 out += interpret(repl.digestReceived(d, entries: n, from: packet.sender, now: now), now: now)
             case .push(let entries):
                 pushed += entries
+                repl.pushReceived(from: packet.sender, now: now)
             default:
                 break
             }

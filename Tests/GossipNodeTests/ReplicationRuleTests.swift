@@ -26,14 +26,41 @@ struct ReplicationRuleTests {
         #expect(Set(to) == Set([1, 2, 3, 4, 6, 7].map(Self.id)))
     }
 
-    @Test func aFirstHandReceiverRelaysToAFewAndNeverBackToTheSender() {
+    @Test func aFirstHandReceiverDoesNotRelayInASmallClusterUnlessConfigured() {
+        // The author pushed to every peer itself: by default nobody relays (each node receives each entry once).
         var r = core(peers: [1, 2, 3, 4, 6, 7, 8, 9])
+        #expect(r.stored([key(1, 1)], from: Self.id(1), now: t0).allSatisfy { if case .push(_, let to) = $0 { to.isEmpty } else { false } })
+        // With relays configured, a few peers, never the sender.
+        var config = ReplicationConfiguration()
+        config.firstHandRelays = 2
+        var relaying = core(peers: [1, 2, 3, 4, 6, 7, 8, 9], configuration: config)
         for _ in 0..<50 {
-            let e = r.stored([key(1, 1)], from: Self.id(1), now: t0)
+            let e = relaying.stored([key(1, 1)], from: Self.id(1), now: t0)
             guard case .push(_, let to)? = e.first else { Issue.record("no push"); return }
-            #expect(to.count == r.configuration.fanoutExtra)
+            #expect(to.count == 2)
             #expect(!to.contains(Self.id(1)))
         }
+        // An entry of another author (second hand) still spreads epidemically.
+        guard case .push(_, let to)? = r.stored([key(2, 1)], from: Self.id(1), now: t0).first else { Issue.record("no push"); return }
+        #expect(to.count == Int(log(Double(9)).rounded(.up)) + r.configuration.fanoutExtra)
+    }
+
+    @Test func whileAPeerPushesAMismatchWithItWaitsForWhatIsInFlight() {
+        var r = core(peers: [9])
+        r.setDigest(digest(1), entries: 10)
+        let grace = r.configuration.mismatchGraceMillis, inFlight = r.configuration.inFlightGraceMillis
+        _ = r.digestReceived(digest(2), entries: 20, from: Self.id(9), now: t0)
+        r.pushReceived(from: Self.id(9), now: t0 + grace - 10)
+        #expect(r.digestReceived(digest(2), entries: 20, from: Self.id(9), now: t0 + grace).isEmpty)
+        // Pushes keep coming, the mismatch persists: synced once it is as old as the in-flight grace.
+        r.pushReceived(from: Self.id(9), now: t0 + inFlight - 10)
+        #expect(r.digestReceived(digest(2), entries: 20, from: Self.id(9), now: t0 + inFlight) == [.sync(Self.id(9))])
+        // Pushes stopped a grace ago: the usual grace applies.
+        var quiet = core(peers: [9])
+        quiet.setDigest(digest(1), entries: 10)
+        quiet.pushReceived(from: Self.id(9), now: t0)
+        _ = quiet.digestReceived(digest(2), entries: 20, from: Self.id(9), now: t0 + grace)
+        #expect(quiet.digestReceived(digest(2), entries: 20, from: Self.id(9), now: t0 + 2 * grace) == [.sync(Self.id(9))])
     }
 
     @Test func aboveThePushToAllSizeFanoutGrowsWithLnN() {

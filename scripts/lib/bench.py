@@ -587,6 +587,12 @@ def part_api() -> dict:
         c.destroy()
 
 
+def udp_receive_errors() -> int:
+    """Datagrams the kernel dropped for a full receive buffer, in the current network namespace."""
+    lines = [l.split() for l in open("/proc/net/snmp") if l.startswith("Udp:")]
+    return int(dict(zip(lines[0], lines[1]))["RcvbufErrors"])
+
+
 def address_counters(addresses: list[str]) -> None:
     """Byte counters (nftables, whole IP packets) for gossip traffic *to* each address: datagrams
     to its gossip port, and both directions' TCP segments that arrive at it (its listener's and
@@ -634,6 +640,7 @@ def part_burst() -> dict:
         addresses = {i: c.address(i) for i in c.nodes()}
         address_counters(list(addresses.values()))
         before = {i: c.metrics(i) for i in c.nodes()}
+        drops0 = udp_receive_errors()
         t0 = time.time()
         written = c.write_many(total, threads=6, prefix="burst")
         t_last = time.time()
@@ -642,6 +649,7 @@ def part_burst() -> dict:
         held_at_end = [(c.status(i) or {}).get("entries", 0) for i in c.nodes()]
         converge_s = c.wait_converged(600)
         received = {i: bytes_to(addresses[i]) for i in c.nodes()}
+        kernel_drops = udp_receive_errors() - drops0
         after = {i: c.metrics(i) for i in c.nodes()}
         authors = {i: c.status(i)["author"] for i in c.nodes()}
         sizes = entry_bytes_by_author(c, 1, list(authors.values()))
@@ -655,12 +663,16 @@ def part_burst() -> dict:
                           "ratio": round(received[i] / needed, 3) if needed else None,
                           "entries_received": int(d("gossip_node_entries_received_total")),
                           "quota_deferred": int(d('gossip_node_entries_rejected_total{reason="quota_deferred"}')),
+                          "sync_dials": int(d("gossip_node_sync_dials_total")),
+                          "datagrams_in": int(d('gossip_node_packets_total{direction="in"}')),
+                          "tcp_bytes_in": int(d('gossip_node_bytes_total{transport="tcp",direction="in"}')),
                           "entries_at_last_write": held_at_end[i - 1]})
         entries = c.status(1)["entries"]
         result = {"writes": written, "write_seconds": round(write_s, 1), "writes_per_s": round(written / write_s),
                   "converged_after_last_write_s": round(converge_s, 2), "entries": entries,
                   "entry_bytes": sum(sizes.values()), "nodes": nodes,
-                  "max_ratio": max(n["ratio"] for n in nodes), "quota_deferred": sum(n["quota_deferred"] for n in nodes)}
+                  "max_ratio": max(n["ratio"] for n in nodes), "quota_deferred": sum(n["quota_deferred"] for n in nodes),
+                  "udp_receive_buffer_drops": kernel_drops}
         log(f"  converged {converge_s:.2f} s after the last write; received/needed per node: "
             + ", ".join(f"node{n['node']} {n['received_bytes']:,}/{n['needed_bytes']:,} = {n['ratio']}" for n in nodes)
             + f"; quota deferred {result['quota_deferred']}")

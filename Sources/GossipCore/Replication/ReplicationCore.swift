@@ -20,9 +20,15 @@ public struct ReplicationConfiguration: Sendable {
     public var fanoutExtra = 2
     /// A writer pushes its own entries to every peer while the cluster has at most this many
     /// nodes (one hop to everyone; a federation of one person's or one team's machines), and
-    /// the nodes that got an entry straight from its author relay it to only `fanoutExtra` peers,
-    /// against loss. Above it, pushes spread epidemically: ceil(ln N) + `fanoutExtra` per hop.
+    /// the nodes that got an entry straight from its author relay it to `firstHandRelays` peers.
+    /// Above it, pushes spread epidemically: ceil(ln N) + `fanoutExtra` per hop.
     public var pushToAllBelow = 64
+    /// Peers a node relays an entry to when it got it straight from its author in a cluster of
+    /// at most `pushToAllBelow` nodes (where the author reached every peer itself). Zero: each
+    /// node receives each entry once; a push lost on the way shows as a digest mismatch on the
+    /// next probe and is fetched by anti-entropy after the grace. (Relaying to 2 made every node
+    /// of a 3-node cluster receive each entry twice: 2.5 × the bytes in a write burst.)
+    public var firstHandRelays = 0
     /// A peer holding this many more entries than this node means it is far behind: it syncs at
     /// once instead of waiting out the mismatch grace.
     public var farBehindEntries: UInt64 = 64
@@ -33,6 +39,13 @@ public struct ReplicationConfiguration: Sendable {
     /// started together opened about 4,500 sessions before this rule). A peer holding a
     /// different number of entries is synced after the usual grace.
     public var membershipSettleMillis: UInt64 = 5_000
+    /// While a peer is pushing entries to this node (one arrived within `mismatchGraceMillis`),
+    /// a mismatch with it must persist this long before it starts a sync: during a write burst
+    /// the two digests differ by what is in flight, and a session every cooldown would carry
+    /// those entries a second time (a quarter of a 3-node burst's bytes before this rule). A
+    /// push lost in a burst is fetched at the latest this long after the mismatch began, or a
+    /// grace after the burst ends.
+    public var inFlightGraceMillis: UInt64 = 5_000
 
     public init() {}
 
@@ -40,6 +53,7 @@ public struct ReplicationConfiguration: Sendable {
         var c = ReplicationConfiguration()
         c.syncIntervalMillis = 2_000; c.mismatchGraceMillis = 300; c.syncCooldownMillis = 500
         c.membershipSettleMillis = 1_000
+        c.inFlightGraceMillis = 1_000
         return c
     }
 }
@@ -77,6 +91,8 @@ public struct ReplicationCore: Sendable {
     private var nextPeriodicSync: UInt64 = 0
     /// When a member last joined, left, or changed state here.
     private var membershipChangedAt: UInt64?
+    /// When each peer last pushed entries to this node (bounded by the peers: dropped with them).
+    private var lastPushFrom: [Bytes32: UInt64] = [:]
     private var rng: SplitMix64
 
     public init(me: Bytes32, digest: Bytes32, configuration: ReplicationConfiguration = .init(), seed: UInt64) {
@@ -88,7 +104,12 @@ public struct ReplicationCore: Sendable {
     public var peerCount: Int { peers.count }
 
     public mutating func peerUp(_ p: Bytes32) { if p != me { peers.insert(p) } }
-    public mutating func peerDown(_ p: Bytes32) { peers.remove(p); mismatchSince[p] = nil; agreedAt[p] = nil; wanted.removeAll { $0 == p } }
+    public mutating func peerDown(_ p: Bytes32) {
+        peers.remove(p); mismatchSince[p] = nil; agreedAt[p] = nil; lastPushFrom[p] = nil; wanted.removeAll { $0 == p }
+    }
+
+    /// A member pushed entries to this node (see ``ReplicationConfiguration/inFlightGraceMillis``).
+    public mutating func pushReceived(from peer: Bytes32, now: UInt64) { if peers.contains(peer) { lastPushFrom[peer] = now } }
 
     /// A member joined, left, or changed state (see ``ReplicationConfiguration/membershipSettleMillis``).
     public mutating func membershipChanged(now: UInt64) { membershipChangedAt = now }
@@ -105,7 +126,10 @@ public struct ReplicationCore: Sendable {
         // starts the session itself, whichever id is smaller.
         if theirs >= myEntries + configuration.farBehindEntries { return request(peer, now: now, force: false) }
         let settling = theirs == myEntries && membershipChangedAt.map { now < $0 &+ configuration.membershipSettleMillis } == true
-        guard now >= since + (settling ? configuration.membershipSettleMillis : configuration.mismatchGraceMillis) else { return [] }
+        let inFlight = lastPushFrom[peer].map { now < $0 &+ configuration.mismatchGraceMillis } == true
+        let grace = max(configuration.mismatchGraceMillis, settling ? configuration.membershipSettleMillis : 0,
+                        inFlight ? configuration.inFlightGraceMillis : 0)
+        guard now >= since + grace else { return [] }
         // Both sides see the mismatch; the one with the smaller id starts, unless the other
         // has been quiet for too long (it may be unable to dial us).
         let quietTooLong = now >= (lastSync[peer] ?? 0) + 2 * configuration.syncIntervalMillis
@@ -125,7 +149,7 @@ public struct ReplicationCore: Sendable {
         if from == nil && n <= configuration.pushToAllBelow {
             fanout = candidates.count
         } else if let from, n <= configuration.pushToAllBelow, keys.allSatisfy({ $0.author == from }) {
-            fanout = configuration.fanoutExtra  // the author reached everyone it knows already
+            fanout = configuration.firstHandRelays  // the author reached everyone it knows already
         } else {
             fanout = Int(log(Double(n)).rounded(.up)) + configuration.fanoutExtra
         }

@@ -35,7 +35,46 @@ extension Node {
         // (no signed record yet) gets nothing started on its account.
         let (effects, pushed) = core.datagram(packet, from: from, now: t)
         perform(effects)
-        if !pushed.isEmpty { await ingest(pushed, from: packet.sender, viaSync: false) }
+        if !pushed.isEmpty { enqueuePush(pushed, from: packet.sender) }
+    }
+
+    /// Queues pushed entries for the drain task (started when idle). Past the queue's limit a
+    /// push is dropped and counted (`push_queue_full`); the digest shows the gap and a sync fetches it.
+    func enqueuePush(_ entries: [[UInt8]], from peer: Bytes32) {
+        guard pushQueueEntries + entries.count <= SessionLimits.maxQueuedPushEntries else {
+            metrics.packetsDropped["push_queue_full", default: 0] += 1
+            return
+        }
+        pushQueue.append((peer, entries))
+        pushQueueEntries += entries.count
+        guard !pushDrainRunning else { return }
+        pushDrainRunning = true
+        Task { await self.drainPushes() }
+    }
+
+    /// Stores what the push queue holds, batch after batch: all queued entries of one sender in
+    /// one ingest (verified on all cores, one transaction), senders in the order they first
+    /// appear. A node that fell behind during a burst catches up in a few large transactions
+    /// instead of one per datagram.
+    func drainPushes() async {
+        while !pushQueue.isEmpty {
+            let batch = pushQueue
+            pushQueue.removeAll(keepingCapacity: true)
+            pushQueueEntries = 0
+            var order: [Bytes32] = []
+            var byPeer: [Bytes32: [[UInt8]]] = [:]
+            for (peer, entries) in batch {
+                if byPeer[peer] == nil { order.append(peer) }
+                byPeer[peer, default: []] += entries
+            }
+            for peer in order {
+                let entries = byPeer[peer] ?? []
+                for start in stride(from: 0, to: entries.count, by: WireLimits.maxEntriesPerMessage) {
+                    await ingest(Array(entries[start..<min(start + WireLimits.maxEntriesPerMessage, entries.count)]), from: peer, viaSync: false)
+                }
+            }
+        }
+        pushDrainRunning = false
     }
 
     func send(_ messages: [Message], to address: String) {

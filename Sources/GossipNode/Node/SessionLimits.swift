@@ -35,6 +35,14 @@ public enum SessionLimits {
         l.stallMillis = stallMillis
         return l
     }
+    /// Datagrams read off the UDP socket and waiting for the node (about 1.4 KiB each at most:
+    /// 3 MiB); past it the node stops reading and the kernel's buffer takes the rest.
+    public static let maxQueuedDatagrams = 2_048
+    /// Pushed entries received and waiting to be stored (each at most one datagram's size: 4 MiB
+    /// at most); a push past it is dropped, counted, and fetched later by a sync.
+    public static let maxQueuedPushEntries = 4_096
+    /// The UDP socket's receive buffer asked of the kernel (it grants at most `net.core.rmem_max`).
+    public static let udpReceiveBufferBytes = 1 << 20
     /// Resolved socket addresses cached for sending datagrams.
     public static let maxCachedAddresses = 8_192
 }
