@@ -834,6 +834,29 @@ def render(results: dict) -> str:
                                f"{verdict(r['ratio_one_more'] is not None and r['ratio_one_more'] <= 1)} ({r['ratio_one_more']}) |")
         sections.append("")
 
+    bu = results.get("burst", {}).get("data")
+    if bu:
+        sections += [f"## Write burst ({stamp(results['burst'])})", "",
+                     f"3 nodes (`--profile lan`, default quota: 50,000 entries an hour per author), {bu['writes']:,} memories "
+                     f"written through the API at full speed, spread over the three (6 kept connections from Python): "
+                     f"{bu['write_seconds']} s = {bu['writes_per_s']:,} writes/s. Equal digests on all three "
+                     f"**{bu['converged_after_last_write_s']} s after the last acknowledged write** (target ≤ 5 s). Bytes each node "
+                     "received on its gossip port (nftables, whole IP packets: UDP pushes and probes, TCP sessions both ways) "
+                     "against the encoded size of the entries it had to receive (those written at the other two); the "
+                     "node's own count (UDP and TCP payloads) for comparison. Entries the quota deferred: "
+                     f"{bu['quota_deferred']} (it counts verified entries new to the node only); datagrams the kernel dropped "
+                     f"for a full receive buffer: {bu['udp_receive_buffer_drops']}.", "",
+                     "| node | received (nftables) | node's count | entries it lacked | ratio | entries received | sync dials |",
+                     "|---|---|---|---|---|---|---|"]
+        for n in bu["nodes"]:
+            sections.append(f"| node{n['node']} | {n['received_bytes']:,} B | {n['node_counted_bytes']:,} B | {n['needed_bytes']:,} B | "
+                            f"{n['ratio']} | {n['entries_received']:,} | {n.get('sync_dials', '')} |")
+        sections.append("")
+        summary.append(f"| write burst ({bu['writes']:,} API writes, 3 nodes): equal digests after the last write | "
+                       f"{bu['converged_after_last_write_s']} s | | ≤ 5 s | {verdict(bu['converged_after_last_write_s'] <= 5)} |")
+        summary.append(f"| write burst: bytes received per node / entries it lacked | {bu['max_ratio']} (largest) | | ≤ 1.5 | "
+                       f"{verdict(bu['max_ratio'] <= 1.5)} |")
+
     cu = results.get("catchup", {}).get("data")
     if cu:
         sections += [f"## Catch-up ({stamp(results['catchup'])})", "",
