@@ -31,6 +31,18 @@ public struct NodeCore: Sendable {
     private var lonelyBackoff: UInt64 = 0
     /// The longest pause between two tries of a lonely node.
     public static let maxLonelyBackoffMillis: UInt64 = 300_000
+    /// Hinted handoff: entries written here while a member was unreachable (suspect, dead or
+    /// left), pushed to it the moment it is alive again, so a node back from a restart or a short
+    /// absence gets the few entries it missed in a datagram instead of a sync session. At most
+    /// ``maxHintsPerMember`` per member and ``maxHintBytes`` in all; a member that missed more is
+    /// left to anti-entropy (its hints are dropped, and no more are kept until it is back).
+    private var hints: [Bytes32: [[UInt8]]] = [:]
+    private var hintOverflow: Set<Bytes32> = []
+    private var hintBytes = 0
+    /// Entries remembered for one unreachable member.
+    public static let maxHintsPerMember = 64
+    /// Bytes of hinted entries over all members.
+    public static let maxHintBytes = 1 << 20
 
     /// What the shell carries out.
     public enum Effect: Sendable, Equatable {
@@ -95,6 +107,12 @@ public struct NodeCore: Sendable {
             switch message {
             case .digest(let d, let n):
                 repl.setDigest(gossipDigest, entries: entryCount)
+                // A member holding exactly what this node holds (same digest) confirms this node's
+                // latest entries as a completed sync would: the start-up fence lifts.
+                if fenceUntil != nil, d.fingerprint == gossipDigest.fingerprint {
+                    fenceUntil = nil
+                    out.append(.liftFence)
+                }
                 out += interpret(repl.digestReceived(d, entries: n, from: packet.sender, now: now), now: now)
             case .push(let entries):
                 pushed += entries
@@ -164,8 +182,33 @@ public struct NodeCore: Sendable {
         guard !entries.isEmpty else { return [] }
         var byKey: [EntryKey: [UInt8]] = [:]
         for e in entries { byKey[e.key] = e.encoded }
+        if from == nil { hint(entries.map(\.encoded)) }
         return interpret(repl.stored(entries.map(\.key), from: from, now: now), entries: byKey, now: now)
     }
+
+    /// Keeps this node's own new entries for the members that cannot get their push now (see
+    /// ``hints``), in a cluster small enough that writers push to everyone.
+    private mutating func hint(_ encoded: [[UInt8]]) {
+        guard swim.members.count + 1 <= repl.configuration.pushToAllBelow else { return }
+        let size = encoded.reduce(0) { $0 + $1.count }
+        for m in swim.members.values where m.state != .alive && !hintOverflow.contains(m.id) {
+            let held = hints[m.id]?.count ?? 0
+            guard held + encoded.count <= Self.maxHintsPerMember, hintBytes + size <= Self.maxHintBytes else {
+                dropHints(m.id)
+                hintOverflow.insert(m.id)
+                continue
+            }
+            hints[m.id, default: []] += encoded
+            hintBytes += size
+        }
+    }
+
+    private mutating func dropHints(_ member: Bytes32) {
+        if let dropped = hints.removeValue(forKey: member) { hintBytes -= dropped.reduce(0) { $0 + $1.count } }
+    }
+
+    /// Entries kept for members that were unreachable when they were written (for tests and metrics).
+    public var hintedEntries: Int { hints.values.reduce(0) { $0 + $1.count } }
 
     /// An entry from `peer` arrived before its predecessor: fetch the gap now.
     public mutating func gap(from peer: Bytes32, now: UInt64) -> [Effect] { interpret(repl.gap(from: peer, now: now), now: now) }
@@ -209,8 +252,18 @@ public struct NodeCore: Sendable {
                 if u.state == .alive { repl.peerUp(u.member) } else { repl.peerDown(u.member) }
                 repl.membershipChanged(now: now)
                 out.append(.memberChanged(u))
+                if u.state == .alive {
+                    // Back: what it missed while away, if it was little, goes as a push now.
+                    hintOverflow.remove(u.member)
+                    if let missed = hints[u.member] {
+                        dropHints(u.member)
+                        out += push(missed, to: u.member)
+                    }
+                }
             case .forget(let id):
                 repl.peerDown(id)
+                dropHints(id)
+                hintOverflow.remove(id)
                 out.append(.memberForgotten(id))
             }
         }

@@ -171,6 +171,51 @@ struct ReplicationRuleTests {
         #expect(c.syncFinished(peer.publicKey, completed: true, now: t0 + 20_000).contains(.liftFence))
     }
 
+    @Test func theFenceAlsoLiftsWhenAMemberHoldsExactlyWhatWeHold() {
+        var (c, peer) = nodeCore()
+        c.fence(until: t0 + 60_000)
+        let other = Packet(sender: peer.publicKey, sentAtMillis: t0, messages: [.digest(digest(99), entries: 5)])
+        #expect(!c.datagram(other, from: "10.0.0.2:7420", now: t0).effects.contains(.liftFence))
+        let same = Packet(sender: peer.publicKey, sentAtMillis: t0, messages: [.digest(c.gossipDigest, entries: 0)])
+        #expect(c.datagram(same, from: "10.0.0.2:7420", now: t0 + 10).effects.contains(.liftFence))
+        #expect(c.fenceUntil == nil)
+    }
+
+    func pushedEntries(_ effects: [NodeCore.Effect], to address: String) -> [[UInt8]] {
+        effects.flatMap { e -> [[UInt8]] in
+            guard case .datagram(let a, let ms) = e, a == address else { return [] }
+            return ms.flatMap { m -> [[UInt8]] in if case .push(let es) = m { es } else { [] } }
+        }
+    }
+
+    @Test func aMemberBackFromAnAbsenceGetsWhatWasWrittenMeanwhileByPush() {
+        var (c, peer) = nodeCore()
+        let away = MemberUpdate(member: peer.publicKey, address: "10.0.0.2:7420", incarnation: 2, state: .left)
+        _ = c.learn([away], now: t0)
+        let entry = (key: EntryKey(author: Self.id(1), seq: 1), encoded: [UInt8](repeating: 7, count: 400))
+        #expect(pushedEntries(c.stored([entry], from: nil, now: t0 + 10), to: "10.0.0.2:7420").isEmpty)  // not reachable now
+        #expect(c.hintedEntries == 1)
+        // It is back: the entry goes to it at once, in a datagram.
+        let back = MemberUpdate(member: peer.publicKey, address: "10.0.0.2:7420", incarnation: 3, state: .alive)
+        #expect(pushedEntries(c.learn([back], now: t0 + 20), to: "10.0.0.2:7420") == [entry.encoded])
+        #expect(c.hintedEntries == 0)
+        // Entries received from others are not kept for it (their authors push them), only our own.
+        _ = c.learn([MemberUpdate(member: peer.publicKey, address: "10.0.0.2:7420", incarnation: 4, state: .left)], now: t0 + 30)
+        _ = c.stored([(key: EntryKey(author: Self.id(7), seq: 1), encoded: [1, 2, 3])], from: Self.id(7), now: t0 + 40)
+        #expect(c.hintedEntries == 0)
+    }
+
+    @Test func aMemberThatMissedMoreThanTheHintLimitIsLeftToAntiEntropy() {
+        var (c, peer) = nodeCore()
+        _ = c.learn([MemberUpdate(member: peer.publicKey, address: "10.0.0.2:7420", incarnation: 2, state: .left)], now: t0)
+        for seq in 1...UInt64(NodeCore.maxHintsPerMember + 1) {
+            _ = c.stored([(key: EntryKey(author: Self.id(1), seq: seq), encoded: [UInt8](repeating: 7, count: 100))], from: nil, now: t0 + seq)
+        }
+        #expect(c.hintedEntries == 0)
+        let back = MemberUpdate(member: peer.publicKey, address: "10.0.0.2:7420", incarnation: 3, state: .alive)
+        #expect(pushedEntries(c.learn([back], now: t0 + 1_000), to: "10.0.0.2:7420").isEmpty)
+    }
+
     @Test func seedsAreRetriedWhileTheyAreNotAliveMembers() {
         var (c, _) = nodeCore(seeds: ["10.0.0.2:7420", "10.0.0.3:7420"])
         let first = c.tick(now: t0)

@@ -104,6 +104,14 @@ struct SWIMRuleTests {
         #expect(greetings(s.receive(records: [record(Self.key(20), addr(20), 1)], now: t0 + config.probeIntervalMillis)).count == 1)
     }
 
+    @Test func aRefutationGoesBackToTheAccuserAtOnce() {
+        var s = swim()
+        // Alice says we are dead at our own incarnation, in a datagram that asks nothing (no ping).
+        let effects = s.handle(packet(from: alice, [.members([claim(me, 100, .dead)])]), from: addr(2), now: t0)
+        #expect(s.incarnation == 101)
+        #expect(sends(effects).contains { $0.0 == addr(2) && $0.1 == [.members([s.selfUpdate])] })
+    }
+
     @Test func anUnknownSenderGetsNoAnswerAndBecomesNoMember() {
         var s = swim()
         let effects = s.handle(packet(from: bob, [.ping(probe: 1)]), from: addr(3), now: t0)

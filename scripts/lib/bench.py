@@ -464,11 +464,14 @@ def part_sync() -> dict:
             c.write_many(d, nodes=[1], threads=4 if d > 10 else 1, prefix=f"sync{d}")
             size = export_size(c, 1, author) - before
             port_counters([GOSSIP_PORT])
+            pushed0 = c.metrics(1).get("gossip_node_push_bytes_total", 0)
             c.start(2)
             c.wait_healthy(2)
             t = c.wait_converged(120)
             time.sleep(1)  # the last frames and the closing of the session
             wire = counted_bytes()
+            # Datagrams node 1 sent carrying entries (its hinted handoff), as sealed, from its counter.
+            push_bytes = int(c.metrics(1).get("gossip_node_push_bytes_total", 0) - pushed0)
             m2 = c.metrics(2)
             tcp = sum(m2.get(f'gossip_node_bytes_total{{transport="tcp",direction="{d_}"}}', 0) for d_ in ("in", "out"))
             sessions = m2.get('gossip_node_sync_exchanges_total', 0)
@@ -476,9 +479,13 @@ def part_sync() -> dict:
                    + m2.get('gossip_node_bytes_total{transport="udp",direction="out"}', 0))
             hs = 352 * sessions
             session_bytes = tcp + hs
+            # What brought the missing entries: sessions (TCP payload both ways and their handshakes)
+            # and datagrams to node2 large enough to carry an entry (UDP payload).
+            catch_up = session_bytes + push_bytes
             result[str(d)] = {"entries_bytes": size, "session_bytes": int(session_bytes), "sessions": int(sessions),
+                              "push_bytes": push_bytes, "catch_up_bytes": int(catch_up),
                               "udp_bytes_during": int(udp), "wire_bytes_incl_headers": wire, "seconds": round(t, 3),
-                              "ratio": round(session_bytes / size, 3), "target_bytes": int(1.1 * size + 64)}
+                              "ratio": round(catch_up / size, 3), "target_bytes": int(1.1 * size + 64)}
             log(f"  d={d}: {result[str(d)]}")
         # d = 1 while both nodes are up: the entry travels by eager push, one datagram.
         c.wait_converged(30)
@@ -910,21 +917,23 @@ def render(results: dict) -> str:
 
     sy = results.get("sync", {}).get("data")
     if sy:
-        sections += [f"## Sync efficiency ({stamp(results['sync'])})", "",
-                     "Node 2 stopped, d entries written at node 1 (one author), node 2 started again. Session bytes are the TCP",
-                     "bytes of the sync sessions in both directions (the 352-byte handshake, hello, membership, version vectors,",
-                     "entries, frame overhead), from the node's counters; the wire column adds IP/TCP headers and the UDP",
-                     "probes that ran meanwhile (nftables counters).", "",
-                     "| d | entries' own bytes | session bytes | sessions | ratio | target (1.1 × + 64) | wire bytes incl. headers and probes | seconds |",
-                     "|---|---|---|---|---|---|---|---|"]
+        sections += [f"## Catch-up bytes after a restart ({stamp(results['sync'])})", "",
+                     "Node 2 stopped, d entries written at node 1 (one author), node 2 started again. Catch-up bytes are what",
+                     "brought the missing entries: the sync sessions' TCP bytes in both directions (the 352-byte handshake, hello,",
+                     "membership, version vectors, entries, frame overhead; from the node's counters) plus the UDP payload of",
+                     "the datagrams node 1 sent carrying entries (its hinted handoff: sealed datagram bytes, from its counter).",
+                     "The wire column counts everything on the gossip port meanwhile, IP/TCP/UDP headers and the probes included.", "",
+                     "| d | entries' own bytes | catch-up bytes | of which sessions | sessions | of which pushes | ratio | target (1.1 × + 64) | wire bytes incl. headers and probes | seconds |",
+                     "|---|---|---|---|---|---|---|---|---|---|"]
         push = sy.get("push1")
         for d, r in sy.items():
             if d == "push1":
                 continue
-            sections.append(f"| {int(d):,} | {r['entries_bytes']:,} | {r['session_bytes']:,} | {r['sessions']} | {r['ratio']} | "
-                            f"{r['target_bytes']:,} | {r['wire_bytes_incl_headers']:,} | {r['seconds']} |")
-            summary.append(f"| sync session bytes, d = {int(d):,} | {r['session_bytes']:,} B | entries {r['entries_bytes']:,} B | ≤ {r['target_bytes']:,} B | "
-                           f"{verdict(r['session_bytes'] <= r['target_bytes'])} ({r['ratio']}×) |")
+            got = r.get("catch_up_bytes", r["session_bytes"])
+            sections.append(f"| {int(d):,} | {r['entries_bytes']:,} | {got:,} | {r['session_bytes']:,} | {r['sessions']} | "
+                            f"{r.get('push_bytes', '')} | {r['ratio']} | {r['target_bytes']:,} | {r['wire_bytes_incl_headers']:,} | {r['seconds']} |")
+            summary.append(f"| catch-up bytes after a restart, d = {int(d):,} | {got:,} B | entries {r['entries_bytes']:,} B | ≤ {r['target_bytes']:,} B | "
+                           f"{verdict(got <= r['target_bytes'])} ({r['ratio']}×) |")
         if push:
             sections += ["", f"A node one entry behind while online gets it by eager push: {push['datagrams']} datagram(s) of "
                          f"{push['datagram_bytes']} bytes (IP/UDP headers excluded) for an entry of {push['entries_bytes']} bytes "
@@ -1038,7 +1047,7 @@ def missed_notes(results: dict) -> list[str]:
                      "own figure moves by about as much as the difference between runs of this benchmark.")
     sy = (results.get("sync") or {}).get("data") or {}
     one = sy.get("1")
-    if one and one["session_bytes"] > one["target_bytes"]:
+    if one and one.get("catch_up_bytes", one["session_bytes"]) > one["target_bytes"]:
         notes.append(f"- **Sync of one entry ({one['session_bytes']:,} bytes for a {one['entries_bytes']}-byte entry).** The target allows "
                      f"{one['target_bytes']} bytes, and the 352-byte handshake alone leaves {one['target_bytes'] - 352} for an entry of "
                      f"{one['entries_bytes']}. A session has a fixed cost: the 352-byte mutual handshake (ephemeral keys with network-key MACs, each identity and its "

@@ -178,6 +178,7 @@ public struct SWIM: Sendable {
         let sender = packet.sender
         guard sender != me else { return [] }
         // Membership news first, so the rest sees the newest state (and a joining sender's own record).
+        let incarnationBefore = incarnation
         var new: [Bytes32] = []
         for case .members(let updates) in packet.messages {
             for u in updates {
@@ -230,6 +231,10 @@ public struct SWIM: Sendable {
             // A sender we think dead or suspect hears so, and can refute.
             if m.state != .alive { enqueue(m.update, boost: true) }
             effects.append(.send(to: m.address, member: sender, messages: reply + piggyback(for: sender)))
+        } else if incarnation != incarnationBefore, let m = members[sender] {
+            // The sender thinks we are suspect, dead or gone (a node restarted within the second
+            // it left): our refutation goes back to it now, not with the next gossip round.
+            effects.append(.send(to: m.address, member: sender, messages: [.members([selfUpdate])]))
         }
         return effects
     }

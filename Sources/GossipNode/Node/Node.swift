@@ -291,14 +291,12 @@ public actor Node {
         } else if !((try? await store.pendingWrites()) ?? []).isEmpty {
             await liftFenceAndSignPending()
         }
-        for p in remembered.prefix(3) where p.author != identity.publicKey && sessions[p.author] == nil {
-            guard let hp = HostPort(p.address) else { continue }
-            // A session the replication core knows about, so it does not open a second one.
-            core.syncStarted(p.author, now: t)
-            dialing.insert(hp.description)  // before the task runs, so the seeds below skip it
-            sessions[p.author] = Task { await self.dial(address: hp, expected: p.author) }
-        }
-        // Seeds are dialled by the first tick (``NodeCore`` retries them while they are not alive members).
+        // Remembered peers are not dialled here: the first tick probes one, every probe and ack
+        // carries the digest, and a node far behind syncs at once while one a few entries behind
+        // gets them pushed by the peers that kept them (hinted handoff; see ``NodeCore``), without
+        // a session. Seeds are dialled by the first tick (``NodeCore`` retries them while they are
+        // not alive members); a node whose remembered peers do not answer dials them when none is
+        // alive (``NodeCore``'s lonely retry).
     }
 
     /// Tells a few members this node is leaving, and stops its sessions.

@@ -95,6 +95,7 @@ extension Node {
         guard let sealed = try? packet.seal(packetKey: packetKey) else { return }
         metrics.packetsOut += 1
         metrics.bytesOut += sealed.count
+        if messages.contains(where: { if case .push = $0 { true } else { false } }) { metrics.pushBytesOut += sealed.count }
         out.yield(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: sealed)))
     }
 }
