@@ -26,6 +26,8 @@ public struct NodeCore: Sendable {
     private var rng: SplitMix64
     /// Writes wait until this time (or a first completed sync) after a start with known peers.
     public private(set) var fenceUntil: UInt64?
+    /// Members whose equal digest lifts the fence (see ``fence(until:confirmers:)``).
+    private var fenceConfirmers: Set<Bytes32> = []
     /// While no member is alive, the last known ones are dialled again, with a growing pause.
     private var lonelyRetryAt: UInt64 = 0
     private var lonelyBackoff: UInt64 = 0
@@ -90,8 +92,13 @@ public struct NodeCore: Sendable {
         return addresses.filter { $0 != swim.myAddress && !alive.contains($0) }.map { .dialSeed($0) }
     }
 
-    /// Writes wait for a first sync, at most until `until` (fork-safe restore).
-    public mutating func fence(until: UInt64) { fenceUntil = until }
+    /// Writes wait for a first sync, at most until `until` (fork-safe restore). A digest equal to
+    /// this node's from one of `confirmers` (members this node knew before it started: its own
+    /// database's peers, never an identity met since) also ends the wait.
+    public mutating func fence(until: UInt64, confirmers: Set<Bytes32> = []) {
+        fenceUntil = until
+        fenceConfirmers = confirmers
+    }
 
     // MARK: Inputs
 
@@ -107,9 +114,10 @@ public struct NodeCore: Sendable {
             switch message {
             case .digest(let d, let n):
                 repl.setDigest(gossipDigest, entries: entryCount)
-                // A member holding exactly what this node holds (same digest) confirms this node's
-                // latest entries as a completed sync would: the start-up fence lifts.
-                if fenceUntil != nil, d.fingerprint == gossipDigest.fingerprint {
+                // A member known before this start, holding exactly what this node holds (same
+                // digest), confirms this node's latest entries as a completed sync would: the
+                // start-up fence lifts. (A fresh identity could copy our log and echo our digest.)
+                if fenceUntil != nil, fenceConfirmers.contains(packet.sender), d.fingerprint == gossipDigest.fingerprint {
                     fenceUntil = nil
                     out.append(.liftFence)
                 }

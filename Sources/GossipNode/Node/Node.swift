@@ -284,7 +284,7 @@ public actor Node {
             // newer entries from peers before it signs again. Writes meanwhile wait in the
             // durable outbox (accepted, readable as pending), never refused. A directory whose
             // identity never signed anything needs no check.
-            core.fence(until: t + configuration.restoreGraceMillis)
+            core.fence(until: t + configuration.restoreGraceMillis, confirmers: Set(updates.map(\.member)))
             log.info("start-up check: writes are accepted as pending until a known peer confirms this node's latest entries",
                      metadata: ["at_most_seconds": "\(configuration.restoreGraceMillis / 1000)"])
             await store.setWriteFence("checking this node's own latest entries with peers after start (at most \(configuration.restoreGraceMillis / 1000) s)")
