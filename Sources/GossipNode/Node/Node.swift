@@ -357,9 +357,8 @@ public actor Node {
         }
     }
 
-    /// Gives back what start-up or a big session left behind: SQLite's page cache, freed heap,
-    /// the code pages only they used (see ``MemoryRelease``). A quiet node then holds its
-    /// working set, not its high-water mark.
+    /// Gives back what start-up or a big session left behind: SQLite's page cache and freed heap
+    /// (see ``MemoryRelease``). A quiet node then holds its working set, not its high-water mark.
     func releaseMemory() async {
         memoryReleaseAt = nil
         await store.releaseMemory()
