@@ -18,6 +18,8 @@ public struct NodeCore: Sendable {
     /// The pause before the next seed dial: from ``firstSeedRetryMillis``, doubling while no member
     /// is alive, up to the reconnect interval.
     private var seedBackoff: UInt64 = 0
+    /// Whether some member has been alive since this node started.
+    private var hasJoined = false
     /// The first pause between seed dials of a node that has not joined (nominal; see ``tick(now:)``).
     public static let firstSeedRetryMillis: UInt64 = 250
     /// The longest nominal pause between seed dials of a node that has not joined.
@@ -145,8 +147,11 @@ public struct NodeCore: Sendable {
             // A node that has not joined yet (its seed was still starting, or refused a session
             // at its limit while a whole cluster joined) tries again soon, then less often, each
             // pause drawn from 0.5-1.5 times the nominal one so that nodes refused together do
-            // not return together; a joined node re-dials missing seeds every reconnect interval.
-            if alive.isEmpty {
+            // not return together; a node that has been joined since it started re-dials missing
+            // seeds every reconnect interval (its peers come back by themselves, and its hints
+            // reach them without a session).
+            if !alive.isEmpty { hasJoined = true }
+            if alive.isEmpty, !hasJoined {
                 seedBackoff = min(seedBackoff == 0 ? Self.firstSeedRetryMillis : seedBackoff * 2, Self.maxUnjoinedSeedRetryMillis, reconnectIntervalMillis)
                 seedRetryAt = now + seedBackoff / 2 + rng.next() % max(seedBackoff, 1)
             } else {

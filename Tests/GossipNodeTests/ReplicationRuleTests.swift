@@ -262,6 +262,17 @@ struct ReplicationRuleTests {
         }
         #expect(zip(later, later.dropFirst()).allSatisfy { $1 - $0 == c.reconnectIntervalMillis })
         #expect(later.count >= 3)
+        // The member is gone again (no refresh: it turns suspect, then dead). Joined once, the node
+        // does not hammer its seed: every reconnect interval still.
+        var alone: [UInt64] = []
+        let gone = t
+        while t < gone + 45_000 {
+            if c.tick(now: t).contains(.dialSeed("10.0.0.2:7420")) { alone.append(t) }
+            t = max(t + 1, c.nextDeadline(now: t))
+        }
+        #expect(c.swim.aliveMembers.isEmpty)
+        #expect(zip(alone, alone.dropFirst()).allSatisfy { $1 - $0 == c.reconnectIntervalMillis })
+        #expect(alone.count >= 3)
     }
 
     @Test func whileMembershipSettlesAMismatchAtEqualCountsWaitsLonger() {

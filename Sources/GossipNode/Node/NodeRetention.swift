@@ -8,8 +8,9 @@ extension Node {
     /// writes, reads and replication run between them; once quiet for
     /// ``GossipNodeDefaults/searchIndexQuietMillis``, the search index is merged.
     func runRetention() async {
-        // The search index is merged once the node has been quiet for a while after it started too.
-        lastStoreChangeAt = max(lastStoreChangeAt, now())
+        // The index a node starts with was merged by the run that wrote it (or by `compact`): it
+        // is merged again only after this run stores something.
+        searchIndexOptimizedFor = digest
         while !Task.isCancelled {
             await retentionPass()
             try? await Task.sleep(for: .milliseconds(Int(configuration.retentionIntervalMillis)))
@@ -37,6 +38,9 @@ extension Node {
             if searchIndexOptimizedFor != digest, t >= lastStoreChangeAt, t - lastStoreChangeAt >= GossipNodeDefaults.searchIndexQuietMillis {
                 try await store.optimizeSearchIndex()
                 searchIndexOptimizedFor = digest
+                // The merge read the whole index through SQLite's page cache: hand that back soon.
+                memoryReleaseAt = min(memoryReleaseAt ?? .max, t + GossipNodeDefaults.memoryReleaseDelayMillis)
+                scheduleTick()
             }
         } catch {
             if logThrottle.note("retention", now: now()) != nil {
