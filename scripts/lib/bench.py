@@ -36,6 +36,28 @@ SERF_RPC = 7373
 SERF_KEY = "cg8StVXbQJ0gPvMd9o7yrg+1YPimC6tYXh6yYVKQZfE="
 
 
+def serf_agent(i: int, extra: list[str] | None = None, stderr=subprocess.DEVNULL) -> subprocess.Popen:
+    """Starts Serf agent i at 127.0.0.(i + 1) in the current namespace: Serf's defaults (LAN),
+    encrypted like gossip-node; every agent after the first joins the first."""
+    a = f"127.0.0.{i + 1}"
+    args = ["serf", "agent", f"-node=serf{i}", f"-bind={a}:{SERF_PORT}", f"-rpc-addr={a}:{SERF_RPC}", f"-encrypt={SERF_KEY}",
+            "-log-level=err"] + (extra or [])
+    if i > 1:
+        args.append(f"-join=127.0.0.2:{SERF_PORT}")
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+
+
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM to all, then waits for each (SIGKILL after 10 s)."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -122,13 +144,8 @@ class SerfCluster:
         os.chmod(self.handler, 0o755)
         self.procs = []
         for i in range(1, n + 1):
-            a = f"127.0.0.{i + 1}"
-            args = ["serf", "agent", f"-node=serf{i}", f"-bind={a}:{SERF_PORT}", f"-rpc-addr={a}:{SERF_RPC}", f"-encrypt={SERF_KEY}",
-                    "-log-level=err"] + ([f"-event-handler=user:prop={self.handler}"] if handler else [])
-            if i > 1:
-                args.append(f"-join=127.0.0.2:{SERF_PORT}")
-            self.procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(os.path.join(events_dir, f"serf{i}.log"), "w"),
-                                               start_new_session=True))
+            self.procs.append(serf_agent(i, [f"-event-handler=user:prop={self.handler}"] if handler else [],
+                                         stderr=open(os.path.join(events_dir, f"serf{i}.log"), "w")))
             if i == 1:
                 self.wait_rpc(1)
         deadline = time.time() + 60
@@ -167,13 +184,7 @@ class SerfCluster:
         return [p.pid for p in self.procs]
 
     def close(self) -> None:
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(self.procs)
         self.ns.close()
 
 
@@ -466,46 +477,13 @@ def part_memory() -> dict:
     n = 16
     seconds = float(os.environ.get("GOSSIP_BENCH_MEMORY_SECONDS", "600"))
     c = fresh_cluster("bench-memory", n)
-    ns = Namespace("gossip-bench-serf")
-    enter_namespace(c.ns)
-    procs, failures, stop = [], [], threading.Event()
+    serf = None
+    failures, stop = [], threading.Event()
     try:
         wait_members(c, n)
         c.wait_converged(60)
-        enter_namespace("gossip-bench-serf")
-        for i in range(1, n + 1):
-            a = f"127.0.0.{i + 1}"
-            args = ["serf", "agent", f"-node=serf{i}", f"-bind={a}:{SERF_PORT}", f"-rpc-addr={a}:{SERF_RPC}", "-log-level=err",
-                    f"-encrypt={SERF_KEY}"]
-            if i > 1:
-                args.append(f"-join=127.0.0.2:{SERF_PORT}")
-            procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
-            if i == 1:
-                deadline = time.time() + 20
-                while True:
-                    try:
-                        SerfRPC("127.0.0.2").close()
-                        break
-                    except OSError:
-                        if time.time() > deadline:
-                            raise
-                        time.sleep(0.05)
-        rpc = {}
-        deadline = time.time() + 60
-        while len(rpc) < n:
-            for i in range(1, n + 1):
-                if i not in rpc:
-                    try:
-                        rpc[i] = SerfRPC(f"127.0.0.{i + 1}")
-                    except OSError:
-                        pass
-            if time.time() > deadline:
-                raise RuntimeError(f"Serf: {n - len(rpc)} agents' RPC not listening after 60 s")
-            time.sleep(0.05)
-        while any(r.alive() < n for r in rpc.values()):
-            if time.time() > deadline:
-                raise RuntimeError("Serf agents did not all list each other in 60 s")
-            time.sleep(0.2)
+        serf = SerfCluster(n, os.path.join(WORK, "serf-memory"), handler=False)  # waits until all list all
+        rpc = {i: SerfRPC(f"127.0.0.{i + 1}") for i in range(1, n + 1)}
         words = vocabulary()
         rng = random.Random(3)
 
@@ -555,7 +533,7 @@ def part_memory() -> dict:
             return t
 
         node_pids_ = node_pids(c)
-        serf_pids = [p.pid for p in procs]
+        serf_pids = serf.pids()
         threads = [in_ns(c.ns, node_write, 1), in_ns(c.ns, node_recall, 10),
                    in_ns("gossip-bench-serf", serf_event, 1), in_ns("gossip-bench-serf", serf_read, 10)]
         samples = {"gossip_node": {"rss": [], "anon": []}, "serf": {"rss": [], "anon": []}}
@@ -588,14 +566,8 @@ def part_memory() -> dict:
         return result
     finally:
         stop.set()
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        ns.close()
+        if serf:
+            serf.close()
         c.destroy()
 
 
@@ -1523,13 +1495,7 @@ def join_serf(n: int) -> dict:
     procs, rpc = [], {}
 
     def agent(i):
-        a = f"127.0.0.{i + 1}"
-        # Encrypted like gossip-node (a network key), Serf's default (LAN) timing.
-        args = ["serf", "agent", f"-node=serf{i}", f"-bind={a}:{SERF_PORT}", f"-rpc-addr={a}:{SERF_RPC}", "-log-level=err",
-                f"-encrypt={SERF_KEY}"]
-        if i > 1:
-            args.append(f"-join=127.0.0.2:{SERF_PORT}")
-        procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        procs.append(serf_agent(i))
 
     def alive(i):
         try:
@@ -1559,13 +1525,7 @@ def join_serf(n: int) -> dict:
     finally:
         for r in rpc.values():
             r.close()
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
         ns.close()
     return {"all_s": all_s, "one_s": one_s, "poll_round_s": max(round_all, round_one), "cpu_s": cpu_s}
 
