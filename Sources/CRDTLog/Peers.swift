@@ -13,16 +13,6 @@ public struct RememberedPeer: Sendable, Hashable {
 }
 
 extension LogStore {
-    public func savePeer(_ p: RememberedPeer) throws(StoreError) {
-        do {
-            try db.run("""
-                INSERT INTO peers(author, address, last_seen, incarnation) VALUES (?, ?, ?, ?)
-                ON CONFLICT(author) DO UPDATE SET address = excluded.address, last_seen = max(last_seen, excluded.last_seen),
-                  incarnation = max(incarnation, excluded.incarnation)
-                """, [.blob(p.author.bytes), .text(p.address), .int(p.lastSeenMillis), .int(Int64(bitPattern: p.incarnation))])
-        } catch { throw .storage(error) }
-    }
-
     /// Saves and forgets members in one transaction (a join brings dozens at once: one durable
     /// write for all of them instead of one each). `nil` forgets the member.
     public func updatePeers(_ changes: [AuthorID: RememberedPeer?]) throws(StoreError) {
@@ -42,10 +32,6 @@ extension LogStore {
                 }
             }
         } catch { throw .storage(error) }
-    }
-
-    public func forgetPeer(_ author: AuthorID) throws(StoreError) {
-        do { try db.run("DELETE FROM peers WHERE author = ?", [.blob(author.bytes)]) } catch { throw .storage(error) }
     }
 
     public func rememberedPeers() throws(StoreError) -> [RememberedPeer] {

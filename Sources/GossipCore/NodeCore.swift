@@ -15,8 +15,8 @@ public struct NodeCore: Sendable {
     private var logDigest = Bytes32.zero
     private var entryCount: UInt64 = 0
     private var seedRetryAt: UInt64 = 0
-    /// The pause before the next seed dial: from ``firstSeedRetryMillis``, doubling while no member
-    /// is alive, up to the reconnect interval.
+    /// The pause before the next seed dial of a node that has not joined yet: from
+    /// ``firstSeedRetryMillis``, doubling, up to ``maxUnjoinedSeedRetryMillis``.
     private var seedBackoff: UInt64 = 0
     /// Whether some member has been alive since this node started.
     private var hasJoined = false
@@ -220,7 +220,7 @@ public struct NodeCore: Sendable {
         if let dropped = hints.removeValue(forKey: member) { hintBytes -= dropped.reduce(0) { $0 + $1.count } }
     }
 
-    /// Entries kept for members that were unreachable when they were written (for tests and metrics).
+    /// Entries kept for members that were unreachable when they were written (for tests).
     public var hintedEntries: Int { hints.values.reduce(0) { $0 + $1.count } }
 
     /// An entry from `peer` arrived before its predecessor: fetch the gap now.

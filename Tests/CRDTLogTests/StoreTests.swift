@@ -162,6 +162,21 @@ struct StoreTests {
         #expect(throws: EntryRejection.self) { try ForkProof(first: honest[0].signedHeader, second: honest[1].signedHeader) }
     }
 
+    @Test func peersAreSavedAndForgottenInOneBatchAndSurviveAReopen() async throws {
+        let dir = Fixtures.tempDir()
+        let a = Fixtures.keyPair(2).publicKey, b = Fixtures.keyPair(3).publicKey
+        let s = try LogStore(path: dir + "/node.db", identity: Fixtures.keyPair(1))
+        try await s.updatePeers([a: RememberedPeer(author: a, address: "10.0.0.2:7420", lastSeenMillis: 500, incarnation: 4),
+                                 b: RememberedPeer(author: b, address: "10.0.0.3:7420", lastSeenMillis: 100, incarnation: 1)])
+        // A later batch moves a, never lowers what was seen, and forgets b.
+        try await s.updatePeers([a: RememberedPeer(author: a, address: "10.0.0.9:7420", lastSeenMillis: 200, incarnation: 2), b: nil])
+        await s.close()
+        let reopened = try LogStore(path: dir + "/node.db", identity: nil)
+        let peers = try await reopened.rememberedPeers()
+        #expect(peers == [RememberedPeer(author: a, address: "10.0.0.9:7420", lastSeenMillis: 500, incarnation: 4)])
+        await reopened.close()
+    }
+
     @Test func verifyFindsTamperedRowsAndViews() async throws {
         let dir = Fixtures.tempDir()
         let s = try LogStore(path: dir + "/node.db", identity: Fixtures.keyPair(1))
