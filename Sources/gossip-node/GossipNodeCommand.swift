@@ -16,7 +16,7 @@ import Glibc
 import Darwin
 #endif
 
-@main
+/// The `gossip-node` command line: its subcommands, run from ``ProcessEntry``.
 struct GossipNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gossip-node",

@@ -208,10 +208,15 @@ struct EndToEndTests {
             p.waitUntilExit()
             return (p.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
         }
+        // Exit status: 1 an error, 2 a usage mistake (docs/operations.md).
         var (status, text) = try run(["recall", "--api", "127.0.0.99:1"])
-        #expect(status != 0 && text.contains("is it running") && !text.contains("Backtrac"))
+        #expect(status == 1 && text.contains("is it running") && !text.contains("Backtrac"))
         (status, text) = try run(["run"])
-        #expect(status != 0 && text.contains("--data"))
+        #expect(status == 2 && text.contains("--data"))
+        (status, text) = try run(["no-such-command"])
+        #expect(status == 2 && text.contains("Unexpected argument 'no-such-command'") && text.contains("--help"))
+        (status, text) = try run(["--version"])
+        #expect(status == 0 && text.isEmpty)
         (status, text) = try run(["breaker", "open", "nomodel", "--for", "1h"])
         #expect(status != 0 && text.contains("PROVIDER/MODEL"))
         (status, text) = try run(["breaker", "open", "a/b", "--for", "soon"])
