@@ -38,15 +38,18 @@ release_layout_flags
 
 # Builds PRODUCT with RELEASE_FLAGS (extra swift build arguments may follow, e.g. --scratch-path).
 # SwiftPM does not notice a change of frontend flags: objects compiled before this layout existed
-# would be linked as they are (one code section per file: nothing to order). A binary without
-# the .text.local section is therefore rebuilt from scratch, once.
+# would be linked as they are (one code section per file: nothing to order). When an object of
+# the Wire module (every product links it) has a single code section, the release objects are
+# rebuilt from scratch, once.
 release_build() {
     local product="$1"; shift
     swift build "${RELEASE_FLAGS[@]}" "$@" --product "$product" >&2
     [ "$RELEASE_LAYOUT" = 1 ] || return 0
     local dir
     dir="$(swift build "${RELEASE_FLAGS[@]}" "$@" --show-bin-path)"
-    if ! readelf -SW "$dir/$product" 2>/dev/null | grep -q '\.text\.local'; then
+    local probe
+    probe="$(ls "$dir"/Wire.build/*.o 2>/dev/null | head -1)"
+    if [ -n "$probe" ] && [ "$(readelf -SW "$probe" | grep -c ' \.text\.')" -le 1 ]; then
         echo "note: $dir holds objects compiled without -function-sections; rebuilding them (once)" >&2
         rm -rf "$dir"
         swift build "${RELEASE_FLAGS[@]}" "$@" --product "$product" >&2
