@@ -1,3 +1,4 @@
+import CSQLite
 import Dispatch
 import Synchronization
 import Wire
@@ -63,6 +64,8 @@ public struct IngestReport: Sendable {
 /// order and batching give the same version vector, digest and views. Time is passed in.
 public actor LogStore {
     let db: SQLiteDatabase
+    /// Copies the WAL into the database off the write path (see ``installWALHook(db:checkpointer:)``).
+    let checkpointer: WALCheckpointer
     /// Whether `PRAGMA synchronous` is FULL right now (see ``StoreConfiguration/durableCommits``).
     var fullSync: Bool
     /// The node's own key pair; nil for offline tools that only read or import.
@@ -113,10 +116,14 @@ public actor LogStore {
             fullSync = configuration.durableCommits
             try db.execute("PRAGMA temp_store = MEMORY")
             try db.execute("PRAGMA cache_size = -65536")
-            // The write-ahead log is copied into the database every 256 pages (1 MiB) and cut back
-            // to 1 MiB afterwards: it never holds the high-water mark of a burst on disk.
-            try db.execute("PRAGMA wal_autocheckpoint = 256")
+            // The write-ahead log is copied into the database past 256 pages (1 MiB) by a second
+            // connection on its own thread (``WALCheckpointer``), so no write waits for it; past
+            // 1,024 pages (a writer faster than the checkpoints) the writer copies it itself. It is
+            // cut back to 1 MiB afterwards: it never holds the high-water mark of a burst on disk.
             try db.execute("PRAGMA journal_size_limit = 1048576")
+            let background = try WALCheckpointer(path: path)
+            checkpointer = background
+            Self.installWALHook(db: db, checkpointer: background)
         } catch { throw .storage(error) }
         self.identity = identity
         self.configuration = configuration
@@ -177,7 +184,36 @@ public actor LogStore {
     }
 
     /// Closes the database. Further calls fail with a storage error.
-    public func close() { db.close() }
+    public func close() {
+        checkpointer.close()
+        sqlite3_wal_hook(db.handle, nil, nil)
+        db.close()
+    }
+
+    /// After every commit SQLite reports the WAL's size in pages: past
+    /// ``WALCheckpointer/thresholdPages`` the checkpointer is asked (it runs on its own thread);
+    /// past ``walWriterCheckpointPages`` the writer checkpoints itself, so the WAL stays bounded
+    /// while a catch-up commits faster than the checkpoints copy. (This replaces SQLite's own
+    /// automatic checkpoint, which the same hook implements.)
+    private static func installWALHook(db: SQLiteDatabase, checkpointer: WALCheckpointer) {
+        sqlite3_wal_hook(db.handle, { context, handle, _, pages in
+            if pages >= LogStore.walWriterCheckpointPages {
+                sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            } else if pages >= WALCheckpointer.thresholdPages, let context {
+                Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().request()
+            }
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(checkpointer).toOpaque())
+    }
+
+    /// WAL pages (4 KiB) past which the writer checkpoints itself: 4 MiB.
+    static let walWriterCheckpointPages: Int32 = 1024
+
+    /// Waits until no background checkpoint is queued or running (tests).
+    func drainCheckpoints() { checkpointer.drain() }
+
+    /// Background checkpoints run to the end, and those that failed.
+    var walCheckpoints: (completed: UInt64, failed: UInt64) { checkpointer.counts }
 
     /// Frees the connection's page cache (up to 64 MiB after a big catch-up or a verify); it
     /// fills again from the OS's file cache as needed.

@@ -28,6 +28,27 @@ struct StoreTests {
         #expect(try await s.verify().isClean)
     }
 
+    @Test func checkpointsRunOffTheWritePathAndTheWALStaysBounded() async throws {
+        let dir = Fixtures.tempDir()
+        let kp = Fixtures.keyPair(1)
+        let s = try LogStore(path: dir + "/node.db", identity: kp)
+        // ~30 MB of WAL frames without checkpoints (each write: the entry, its views, the index).
+        for i in 0..<1500 {
+            _ = try await s.append(kind: EntryKind.memory, key: "k\(i)",
+                                   payload: Fixtures.memory("c", String(repeating: "note \(i) about a provider ", count: 30)), now: now)
+        }
+        await s.drainCheckpoints()
+        let counts = await s.walCheckpoints
+        #expect(counts.completed > 0, "no checkpoint ran on the second connection")
+        let wal = try FileManager.default.attributesOfItem(atPath: dir + "/node.db-wal")[.size] as? Int ?? -1
+        // Bounded by the writer's own checkpoint past 1,024 pages (4 MiB) plus one commit.
+        #expect(wal >= 0 && wal <= 5 << 20, "WAL of \(wal) bytes")
+        await s.close()
+        let reopened = try LogStore(path: dir + "/node.db", identity: kp)
+        #expect(await reopened.head(of: kp.publicKey)?.seq == 1500)
+        await reopened.close()
+    }
+
     @Test func localTimestampsStayMonotonicWhenTheWallClockGoesBack() async throws {
         let kp = Fixtures.keyPair(1)
         let s = try Fixtures.store(identity: kp)
