@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import GossipClient
 
 #if canImport(Glibc)
@@ -8,23 +7,16 @@ import Glibc
 import Darwin
 #endif
 
-/// The process's entry point: parses the command line, runs ``GossipNodeCommand`` on the
-/// cooperative thread pool while the main thread waits for it, and exits with the documented
-/// status (0 ok, 1 an error, 2 a usage mistake, 3 invalid data found).
+/// The process's entry point: parses the command line, runs ``GossipNodeCommand`` and exits with
+/// the documented status (0 ok, 1 an error, 2 a usage mistake, 3 invalid data found).
 ///
-/// An `async` `@main` would hand the main thread to `dispatch_main()`, which parks it by calling
-/// `pthread_exit`: a forced unwind of the main thread's stack that reads the binary's unwind
-/// tables (about 0.5 MiB of `.eh_frame_hdr`/`.eh_frame` pages a node then kept resident for its
-/// whole life). Nothing in gossip-node runs on the main actor, so the main thread has no other work.
+/// (A synchronous main that waited on a semaphore while the command ran on the thread pool was
+/// tried, to spare the main thread's `pthread_exit` unwind in `dispatch_main()`: release builds
+/// then crashed in `import` with a corrupted job, so the main stays `async`.)
 @main
 enum ProcessEntry {
-    static func main() {
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            await run(Array(CommandLine.arguments.dropFirst()))
-            done.signal()
-        }
-        done.wait()
+    static func main() async {
+        await run(Array(CommandLine.arguments.dropFirst()))
     }
 
     /// Runs one command line; returns only when it succeeded (every failure exits).
