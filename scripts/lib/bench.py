@@ -1209,7 +1209,9 @@ def machine_cores(results: dict) -> int | None:
 
 
 # What the file-backed part of a node's RSS is (both memory notes).
-FILE_PAGES_NOTE = ("about 7.5 MiB of its own binary (the code it runs, the read-only data, the relocated Swift metadata) "
+FILE_PAGES_NOTE = ("about 8 MiB of its own binary (the code it runs, the read-only data, the relocated Swift metadata, "
+                   "and ~0.5 MiB of unwind tables read once when the async main parks the main thread: `dispatch_main` "
+                   "exits it with a forced unwind; a synchronous main without it made release imports crash and was reverted) "
                    "and about 4.8 MiB of the shared C libraries it maps (libc 1.4, SQLite 1.2, libstdc++ 1.1, libm, libsodium, the loader), which "
                    "Serf, one static Go binary, does not have. The release link places the functions a node runs "
                    "together (scripts/lib/release.sh, scripts/link/gossip-node.order; RSS under load was 25.2 MiB before, "
