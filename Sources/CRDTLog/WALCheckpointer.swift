@@ -6,8 +6,8 @@ import Synchronization
 /// that a write never waits for a checkpoint.
 ///
 /// With SQLite's automatic checkpoint, the commit that crosses the threshold copies the WAL
-/// into the database file and fsyncs it before it returns: one write in a few dozen waited for
-/// that (the API's write p99). Instead the store's connection reports each commit's WAL size
+/// into the database file and fsyncs it before it returns: the write that crossed it waited for
+/// that. Instead the store's connection reports each commit's WAL size
 /// (`sqlite3_wal_hook`, see ``LogStore``); past ``thresholdPages`` this runs a PASSIVE
 /// checkpoint on its own connection, on a serial queue, while writes go on appending to the WAL.
 /// Requests while one is queued are coalesced: at most one checkpoint waits, one runs. The
