@@ -69,7 +69,39 @@ struct ReplicationRuleTests {
         var r = core(peers: Array(1...99).filter { $0 != 5 }, configuration: config)
         let e = r.stored([key(5, 1)], from: nil, now: t0)
         guard case .push(_, let to)? = e.first else { Issue.record("no push"); return }
-        #expect(to.count == Int(log(Double(99)).rounded(.up)) + config.fanoutExtra)
+        let random = Int(log(Double(99)).rounded(.up)) + config.fanoutExtra
+        // The random fanout, and the ring successor (id 6 follows 5) unless drawn already.
+        #expect(to.count == random + 1 || (to.count == random && to.contains(Self.id(6))))
+        #expect(to.contains(Self.id(6)))
+    }
+
+    @Test func anEpidemicRelayAlwaysReachesTheRingSuccessorButNeverTheSender() {
+        var config = ReplicationConfiguration()
+        config.pushToAllBelow = 4
+        // The largest id wraps around to the smallest.
+        var top = ReplicationCore(me: Self.id(99), digest: .zero, configuration: config, seed: 1)
+        for p in 1...98 { top.peerUp(Self.id(UInt64(p))) }
+        for seq in 1...20 as ClosedRange<UInt64> {
+            guard case .push(_, let to)? = top.stored([key(7, seq)], from: Self.id(50), now: t0).first else { Issue.record("no push"); return }
+            #expect(to.contains(Self.id(1)))
+            #expect(!to.contains(Self.id(50)))
+        }
+        // Received from the successor itself: it has the entry; no push back.
+        var r = core(peers: Array(1...99).filter { $0 != 5 }, configuration: config)
+        for seq in 1...20 as ClosedRange<UInt64> {
+            guard case .push(_, let to)? = r.stored([key(7, seq)], from: Self.id(6), now: t0).first else { Issue.record("no push"); return }
+            #expect(!to.contains(Self.id(6)))
+        }
+    }
+
+    @Test func thePeriodicSyncSlowsDownPerDoublingAbove32Nodes() {
+        let c = ReplicationConfiguration()
+        #expect(ReplicationCore.periodicSyncInterval(c, members: 3) == c.syncIntervalMillis)
+        #expect(ReplicationCore.periodicSyncInterval(c, members: 32) == c.syncIntervalMillis)
+        #expect(ReplicationCore.periodicSyncInterval(c, members: 33) == 2 * c.syncIntervalMillis)
+        #expect(ReplicationCore.periodicSyncInterval(c, members: 64) == 2 * c.syncIntervalMillis)
+        #expect(ReplicationCore.periodicSyncInterval(c, members: 128) == 3 * c.syncIntervalMillis)
+        #expect(ReplicationCore.periodicSyncInterval(c, members: 4_096) == 8 * c.syncIntervalMillis)
     }
 
     @Test func aDigestMismatchSyncsAfterTheGraceAndOnlyFromTheSmallerID() {
@@ -84,6 +116,18 @@ struct ReplicationRuleTests {
         _ = big.syncFinished(Self.id(9), now: t0)
         _ = big.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0)
         #expect(big.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + 600).isEmpty)
+    }
+
+    @Test func aMismatchStartsOverWhileThePeersDigestMoves() {
+        var r = ReplicationCore(me: Self.id(1), digest: digest(1), seed: 1)
+        r.peerUp(Self.id(9))
+        let grace = r.configuration.mismatchGraceMillis
+        _ = r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0)
+        // The peer took in something meanwhile: what differs now may still be in flight.
+        #expect(r.digestReceived(digest(3), entries: 11, from: Self.id(9), now: t0 + 5 * grace).isEmpty)
+        #expect(r.digestReceived(digest(3), entries: 11, from: Self.id(9), now: t0 + 6 * grace - 1).isEmpty)
+        // It stayed put for the grace and still differs: a session.
+        #expect(r.digestReceived(digest(3), entries: 11, from: Self.id(9), now: t0 + 6 * grace) == [.sync(Self.id(9))])
     }
 
     @Test func aPeerFarAheadIsSyncedAtOnce() {

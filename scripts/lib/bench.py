@@ -192,38 +192,93 @@ class SerfCluster:
 # gossip-node helpers
 
 
+class ArrivalLoop:
+    """Many kept connections read by one thread with epoll; each arrival is stamped when its bytes
+    are read. (A reader thread per connection, as before, made 128 threads contend for the
+    interpreter lock: at N = 128 stamps lagged by tens of ms and an origin's own delivery was
+    stamped up to 130 ms after other nodes'.) Used for gossip-node and Serf alike."""
+
+    def __init__(self):
+        import selectors
+        self.sel = selectors.DefaultSelector()
+        self.stopped = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def add(self, sock, on_bytes) -> None:
+        """Registers a connected socket (before ``start``); `on_bytes(data, t)` gets what it reads."""
+        import selectors
+        sock.setblocking(False)
+        self.sel.register(sock, selectors.EVENT_READ, on_bytes)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.stopped:
+            for key, _ in self.sel.select(0.2):
+                t = time.time()
+                try:
+                    data = key.fileobj.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    self.sel.unregister(key.fileobj)
+                    continue
+                key.data(data, t)
+
+    def close(self) -> None:
+        self.stopped = True
+        self.thread.join(timeout=5)
+        for key in list(self.sel.get_map().values()):
+            key.fileobj.close()
+        self.sel.close()
+
+
 class Events:
-    """SSE subscriptions to /v1/events on every node; records when each key arrived where."""
+    """SSE subscriptions to /v1/events on every node (one ``ArrivalLoop``); records when each key
+    arrived where."""
 
     def __init__(self, c: Cluster, nodes: list[int]):
+        import socket
         self.c, self.seen, self.lock = c, {}, threading.Lock()
-        self.ready = threading.Barrier(len(nodes) + 1)
-        self.conns = []
+        self.loop = ArrivalLoop()
+        enter_namespace(c.ns)  # where the cluster's `up` put the caller's thread already
         for i in nodes:
-            threading.Thread(target=self.listen, args=(i,), daemon=True).start()
-        self.ready.wait(timeout=30)
+            sock = socket.create_connection((c.address(i), API_PORT), timeout=30)
+            sock.sendall(b"GET /v1/events?kinds=memory HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:  # the response's head: the subscription is open
+                chunk = sock.recv(4096)
+                if not chunk:
+                    raise RuntimeError(f"node{i}: /v1/events closed before answering")
+                head += chunk
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"node{i}: /v1/events answered {head.splitlines()[0]!r}")
+            rest = head.split(b"\r\n\r\n", 1)[1]
+            self.loop.add(sock, self.reader(i, rest))
+        self.loop.start()
 
-    def listen(self, i: int) -> None:
-        enter_namespace(self.c.ns)
-        conn = http.client.HTTPConnection(self.c.address(i), API_PORT, timeout=3600)
-        self.conns.append(conn)
-        conn.request("GET", "/v1/events?kinds=memory")
-        r = conn.getresponse()
-        self.ready.wait(timeout=30)
-        while True:
-            line = r.fp.readline()
-            if not line:
-                return
-            if line.startswith(b"data: "):
-                t = time.time()
-                m = re.search(rb'"key":"(prop-[^"]+)"', line)
+    def reader(self, i: int, initial: bytes):
+        buf = [initial]
+
+        def on_bytes(data: bytes, t: float) -> None:
+            lines = (buf[0] + data).split(b"\n")
+            buf[0] = lines.pop()
+            for line in lines:
+                m = re.search(rb'"key":"(prop-[^"]+)"', line) if b"data: " in line else None
                 if m:
                     with self.lock:
-                        self.seen.setdefault(m.group(1).decode(), {})[i] = t
+                        self.seen.setdefault(m.group(1).decode(), {}).setdefault(i, t)
+        return on_bytes
 
     def deliveries(self, key: str) -> dict[int, float]:
         with self.lock:
             return dict(self.seen.get(key, {}))
+
+    def close(self) -> None:
+        self.loop.close()
 
 
 def wait_members(c: Cluster, n: int, timeout: float = 60) -> None:
@@ -316,9 +371,12 @@ def part_propagation() -> dict:
         try:
             wait_members(c, n)
             ev = Events(c, list(c.nodes()))
-            times, per_node = spread_times(
-                n, lambda origin, k: c.write_memory(origin, f"propagation probe {k}", key=f"prop-{n}-{k}"),
-                lambda k: ev.deliveries(f"prop-{n}-{k}"), timeout=10, poll=0.002)
+            try:
+                times, per_node = spread_times(
+                    n, lambda origin, k: c.write_memory(origin, f"propagation probe {k}", key=f"prop-{n}-{k}"),
+                    lambda k: ev.deliveries(f"prop-{n}-{k}"), timeout=10, poll=0.002)
+            finally:
+                ev.close()
         finally:
             c.destroy()
         log(f"propagation: Serf, {n} agents")
@@ -1372,50 +1430,52 @@ class SerfRPC:
 
 class SerfEvents:
     """Serf user events as each agent delivers them, over its RPC `stream` (one kept connection
-    and a reader thread per agent): the arrival time is taken when the agent hands the event
-    out, with no handler process in between (the way gossip-node's SSE stream is read)."""
+    per agent, all read by one ``ArrivalLoop``): the arrival time is taken when the agent hands the
+    event out, with no handler process in between (the way gossip-node's SSE stream is read)."""
 
     def __init__(self, n: int):
-        self.seen, self.lock, self.rpcs = {}, threading.Lock(), []
-        ready = threading.Barrier(n + 1)
+        self.seen, self.lock = {}, threading.Lock()
+        self.loop = ArrivalLoop()
+        enter_namespace("gossip-bench-serf")  # where SerfCluster put the caller's thread already
         for i in range(1, n + 1):
-            threading.Thread(target=self.listen, args=(i, ready), daemon=True).start()
-        ready.wait(timeout=60)
+            r = SerfRPC(f"127.0.0.{i + 1}", timeout=60)
+            r.seq += 1
+            r.sock.sendall(r.packb({"Command": "stream", "Seq": r.seq}) + r.packb({"Type": "user"}))
+            r._next()  # the stream's acknowledgement
+            self.loop.add(r.sock, self.reader(i, r.unpacker, r.seq))
+        self.loop.start()
 
-    def listen(self, i: int, ready) -> None:
-        enter_namespace("gossip-bench-serf")
-        r = SerfRPC(f"127.0.0.{i + 1}", timeout=3600)
-        self.rpcs.append(r)
-        r.seq += 1
-        seq = r.seq
-        r.sock.sendall(r.packb({"Command": "stream", "Seq": seq}) + r.packb({"Type": "user"}))
-        r._next()  # the stream's acknowledgement
-        ready.wait(timeout=60)
-        while True:
-            try:
-                header = r._next()
+    def reader(self, i: int, unpacker, seq: int):
+        state = {"header": None}
+
+        def on_bytes(data: bytes, t: float) -> None:
+            unpacker.feed(data)
+            for obj in unpacker:
+                if state["header"] is None:
+                    state["header"] = obj
+                    continue
+                header, state["header"] = state["header"], None
                 if header.get("Seq") != seq:
                     continue
-                body = r._next()
-            except OSError:
-                return
-            t = time.time()
-            payload = body.get("Payload", b"")
-            key = payload.decode(errors="replace") if isinstance(payload, (bytes, bytearray)) else str(payload)
-            with self.lock:
-                self.seen.setdefault(key, {})[i] = t
+                payload = obj.get("Payload", b"")
+                key = payload.decode(errors="replace") if isinstance(payload, (bytes, bytearray)) else str(payload)
+                with self.lock:
+                    self.seen.setdefault(key, {}).setdefault(i, t)
+        return on_bytes
 
     def deliveries(self, key: str) -> dict[int, float]:
         with self.lock:
             return dict(self.seen.get(key, {}))
 
     def close(self) -> None:
-        for r in self.rpcs:
-            r.close()
+        self.loop.close()
 
 
 class KeptHTTP:
-    """One kept-alive HTTP connection per gossip-node node, for polling `/v1/status`."""
+    """One kept-alive HTTP connection per gossip-node node, for polling its member list
+    (`/v1/peers`, what Serf's `members` RPC is to an agent: the list, counted here; `/v1/status`,
+    used before, also reads the database's counts and retention figures, and under a 128-node
+    join wave a round of 128 of those took 4.8 s, longer than the join it was timing)."""
 
     def __init__(self, c: Cluster):
         self.c, self.conns = c, {}
@@ -1426,10 +1486,10 @@ class KeptHTTP:
             if conn is None:
                 conn = self.conns[i] = http.client.HTTPConnection(self.c.address(i), API_PORT, timeout=3)
             try:
-                conn.request("GET", "/v1/status")
+                conn.request("GET", "/v1/peers")
                 r = conn.getresponse()
                 body = r.read()
-                return json.loads(body)["peers"]["alive"] if r.status == 200 else -1
+                return sum(1 for p in json.loads(body)["peers"] if p["state"] == "alive") if r.status == 200 else -1
             except (OSError, http.client.HTTPException, ValueError, KeyError):
                 conn.close()
                 self.conns.pop(i, None)

@@ -377,7 +377,9 @@ public struct SWIM: Sendable {
             }
             return
         }
-        if u.isOwnClaim, !acceptsAddress(u.address) { reject("bad_address"); return }
+        // (An address this node holds for the member already passed the check: a join wave
+        // repeats every record many times, and parsing each one was a visible share of its CPU.)
+        if u.isOwnClaim, members[u.member]?.address != u.address, !acceptsAddress(u.address) { reject("bad_address"); return }
         guard var m = members[u.member] else {
             // A stranger becomes a member only by its own signed alive record.
             guard u.state == .alive else { if !u.isOwnClaim { reject("unverifiable_claim") }; return }
@@ -443,7 +445,11 @@ public struct SWIM: Sendable {
         guard !broadcasts.isEmpty || introduce else { return [] }
         var chosen: [MemberUpdate] = introduce ? [selfUpdate] : []
         var bytes = 4 + (introduce ? Self.recordSize(selfUpdate) : 0)
-        for (id, b) in broadcasts.sorted(by: { ($0.value.left, $0.key) > ($1.value.left, $1.key) }) {
+        // Most retransmissions left first; the order is sorted on (left, id) pairs only, not on
+        // whole records (a join wave holds ~N records and sorted them for every datagram).
+        let order = broadcasts.map { (left: $0.value.left, id: $0.key) }.sorted { ($0.left, $0.id) > ($1.left, $1.id) }
+        for (_, id) in order {
+            guard let b = broadcasts[id] else { continue }
             if b.update.isOwnClaim, b.update.signature.isEmpty { broadcasts[id] = nil; continue }  // unsigned: nobody would take it
             let size = Self.recordSize(b.update)
             if bytes + size > configuration.piggybackBudgetBytes { break }

@@ -7,7 +7,9 @@ import Darwin
 
 /// Timing and fanout of replication.
 public struct ReplicationConfiguration: Sendable {
-    /// A periodic sync with one random peer, whatever the digests say.
+    /// A periodic sync with one random peer, whatever the digests say (unless this node agreed
+    /// with a peer lately), this often up to 32 nodes; longer in larger clusters (see
+    /// ``ReplicationCore/periodicSyncInterval(_:members:)``).
     public var syncIntervalMillis: UInt64 = 10_000
     /// A digest mismatch must persist this long before it starts a sync (pushes in flight
     /// usually settle it first).
@@ -21,7 +23,8 @@ public struct ReplicationConfiguration: Sendable {
     /// A writer pushes its own entries to every peer while the cluster has at most this many
     /// nodes (one hop to everyone; a federation of one person's or one team's machines), and
     /// the nodes that got an entry straight from its author relay it to `firstHandRelays` peers.
-    /// Above it, pushes spread epidemically: ceil(ln N) + `fanoutExtra` per hop.
+    /// Above it, pushes spread epidemically: ceil(ln N) + `fanoutExtra` random peers per hop,
+    /// and each holder's successor on the ring of member ids.
     public var pushToAllBelow = 64
     /// Peers a node relays an entry to when it got it straight from its author in a cluster of
     /// at most `pushToAllBelow` nodes (where the author reached every peer itself). Zero: each
@@ -82,7 +85,9 @@ public struct ReplicationCore: Sendable {
     public private(set) var myDigest: Bytes32
     private var myEntries: UInt64 = 0
     private var peers: Set<Bytes32> = []
-    private var mismatchSince: [Bytes32: UInt64] = [:]
+    /// Since when each peer's digest has differed from ours, and the digest it had then: the
+    /// mismatch is the same one only while the peer's digest stays put.
+    private var mismatchSince: [Bytes32: (since: UInt64, theirs: Bytes32)] = [:]
     private var lastSync: [Bytes32: UInt64] = [:]
     private var active: Set<Bytes32> = []
     /// When each peer's digest last equalled ours.
@@ -120,8 +125,14 @@ public struct ReplicationCore: Sendable {
     /// A peer's digest arrived piggybacked on a probe.
     public mutating func digestReceived(_ d: Bytes32, entries theirs: UInt64, from peer: Bytes32, now: UInt64) -> [ReplicationEffect] {
         guard d.fingerprint != myDigest.fingerprint else { mismatchSince[peer] = nil; agreedAt[peer] = now; return [] }
-        let since = mismatchSince[peer] ?? now
-        mismatchSince[peer] = since
+        // A peer whose digest moved since the mismatch began is taking in entries (pushes in
+        // flight): the clock starts over. Only a peer that stayed put for the grace while still
+        // differing is behind or ahead for good. (At 128 nodes a node hears a given peer's digest
+        // seconds apart; a clock started at an older, settled mismatch made every later
+        // observation during a stream of writes look overdue: 8 sessions per propagated entry.)
+        var since = now
+        if let m = mismatchSince[peer], m.theirs.fingerprint == d.fingerprint { since = m.since }
+        mismatchSince[peer] = (since, d)
         // Far behind (back from a long absence): no grace for pushes in flight, and this node
         // starts the session itself, whichever id is smaller.
         if theirs >= myEntries + configuration.farBehindEntries { return request(peer, now: now, force: false) }
@@ -146,16 +157,44 @@ public struct ReplicationCore: Sendable {
         guard !candidates.isEmpty else { return [] }
         let n = peers.count + 1
         let fanout: Int
+        var epidemic = false
         if from == nil && n <= configuration.pushToAllBelow {
             fanout = candidates.count
         } else if let from, n <= configuration.pushToAllBelow, keys.allSatisfy({ $0.author == from }) {
             fanout = configuration.firstHandRelays  // the author reached everyone it knows already
         } else {
             fanout = Int(log(Double(n)).rounded(.up)) + configuration.fanoutExtra
+            epidemic = true
         }
         var list = candidates.sorted()
         list.shuffle(using: &rng)
-        return [.push(keys, to: Array(list.prefix(fanout)))]
+        var targets = Array(list.prefix(fanout))
+        // Random fanout alone misses a node with probability about e^-fanout per entry (at 128
+        // nodes, one node of 128 for about one entry in eight, left to anti-entropy). Each holder
+        // also pushes to its successor on the ring of member ids, so a node is missed only if its
+        // predecessor was missed too.
+        if epidemic, let next = ringSuccessor(), next != from, !targets.contains(next) { targets.append(next) }
+        return [.push(keys, to: targets)]
+    }
+
+    /// The member whose id follows this node's on the ring of ids (wrapping around).
+    private func ringSuccessor() -> Bytes32? {
+        var after: Bytes32?, first: Bytes32?
+        for p in peers {
+            if first.map({ p < $0 }) ?? true { first = p }
+            if p > me, after.map({ p < $0 }) ?? true { after = p }
+        }
+        return after ?? first
+    }
+
+    /// How often the periodic sync runs with `members` nodes in the cluster:
+    /// ``ReplicationConfiguration/syncIntervalMillis`` up to 32 nodes, then once more that per
+    /// doubling (64: 2 ×, 128: 3 ×), as memberlist scales its push-pull: the sessions of a
+    /// cluster grow with N, not N × the interval's rate.
+    public static func periodicSyncInterval(_ configuration: ReplicationConfiguration, members: Int) -> UInt64 {
+        guard members > 32 else { return configuration.syncIntervalMillis }
+        let doublings = UInt64((log2(Double(members)) - 5).rounded(.up))
+        return configuration.syncIntervalMillis * (doublings + 1)
     }
 
     /// An entry from `peer` arrived before its predecessor: fetch the gap now.
@@ -187,9 +226,10 @@ public struct ReplicationCore: Sendable {
         var effects = drainWanted(now: now)
         // The first periodic sync comes one interval after start: at start the node already
         // dials its remembered peers and seeds, and digests on probes catch any difference.
-        if nextPeriodicSync == 0 { nextPeriodicSync = now + configuration.syncIntervalMillis }
+        let interval = Self.periodicSyncInterval(configuration, members: peers.count + 1)
+        if nextPeriodicSync == 0 { nextPeriodicSync = now + interval }
         if now >= nextPeriodicSync {
-            nextPeriodicSync = now + configuration.syncIntervalMillis
+            nextPeriodicSync = now + interval
             // A digest rides on every probe and ack, and a mismatch opens a session by itself.
             // The periodic sync is for a node that hears no digests (UDP blocked, every datagram
             // lost): while some peer agreed with us lately and none disagrees, it is skipped, so

@@ -37,6 +37,8 @@ enum PrometheusText {
         metric("api_refused_total", "API requests refused by the local-caller checks, by reason.", "counter", labelled(m.apiRefused, "reason"))
         metric("entries_received_total", "Entries received from peers.", "counter", [("", Double(m.entriesReceived))])
         metric("entries_pushed_total", "Entries pushed eagerly.", "counter", [("", Double(m.entriesPushed))])
+        metric("push_duplicates_total", "Pushed entries dropped on arrival: copies of entries this node took in lately.", "counter",
+               [("", Double(m.duplicatePushes))])
         metric("push_bytes_total", "Bytes of the datagrams sent that carried pushed entries (as sealed, without IP/UDP headers).", "counter",
                [("", Double(m.pushBytesOut))])
         metric("sync_sessions_total", "Sync sessions that ended, by outcome (each session counts once).", "counter", [

@@ -105,6 +105,8 @@ public actor Node {
     var pushQueue: [(peer: Bytes32, entries: [[UInt8]])] = []
     var pushQueueEntries = 0
     var pushDrainRunning = false
+    /// Entries taken in lately: a pushed copy of one is dropped on arrival (``RecentEntries``).
+    var recentEntries = RecentEntries()
     var searchIndexOptimizedFor: Bytes32?
     /// One line per minute for repeated events (failed handshakes per address, limits hit).
     var logThrottle = LogThrottle()

@@ -35,21 +35,30 @@ extension Node {
         // (no signed record yet) gets nothing started on its account.
         let (effects, pushed) = core.datagram(packet, from: from, now: t)
         perform(effects)
-        if !pushed.isEmpty { enqueuePush(pushed, from: packet.sender) }
+        guard !pushed.isEmpty else { return }
+        // A copy of an entry taken in lately is dropped before it costs a signature check.
+        let fresh = pushed.filter { !recentEntries.contains($0) }
+        metrics.duplicatePushes += pushed.count - fresh.count
+        if !fresh.isEmpty, enqueuePush(fresh, from: packet.sender) {
+            for e in fresh { recentEntries.insert(e) }
+        }
     }
 
-    /// Queues pushed entries for the drain task (started when idle). Past the queue's limit a
-    /// push is dropped and counted (`push_queue_full`); the digest shows the gap and a sync fetches it.
-    func enqueuePush(_ entries: [[UInt8]], from peer: Bytes32) {
+    /// Queues pushed entries for the drain task (started when idle); false when they were not
+    /// queued. Past the queue's limit a push is dropped and counted (`push_queue_full`); the
+    /// digest shows the gap and a sync fetches it.
+    @discardableResult
+    func enqueuePush(_ entries: [[UInt8]], from peer: Bytes32) -> Bool {
         guard pushQueueEntries + entries.count <= SessionLimits.maxQueuedPushEntries else {
             metrics.packetsDropped["push_queue_full", default: 0] += 1
-            return
+            return false
         }
         pushQueue.append((peer, entries))
         pushQueueEntries += entries.count
-        guard !pushDrainRunning else { return }
+        guard !pushDrainRunning else { return true }
         pushDrainRunning = true
         Task { await self.drainPushes() }
+        return true
     }
 
     /// Stores what the push queue holds, batch after batch: all queued entries of one sender in

@@ -104,6 +104,7 @@ extension Node {
     func afterStore(_ stored: [Entry], forks: Bool, from peer: Bytes32?, pushOn: Bool) async {
         guard !stored.isEmpty || forks else { return }
         lastStoreChangeAt = now()
+        for e in stored { recentEntries.insert(e.encoded) }
         digest = await store.digest()
         entryCount = await store.entryCount()
         core.setLog(digest: digest, entries: entryCount)

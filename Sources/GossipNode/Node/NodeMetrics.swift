@@ -12,6 +12,8 @@ public struct NodeMetrics: Sendable {
     public var entriesRejected: [String: Int] = [:]
     public var entriesReceived = 0
     public var entriesPushed = 0
+    /// Pushed entries dropped on arrival as copies of entries taken in lately (``RecentEntries``).
+    public var duplicatePushes = 0
     /// Sealed bytes of the datagrams sent that carried pushed entries (headers of IP and UDP excluded).
     public var pushBytesOut = 0
     /// Bytes of TCP sessions (after the handshake), in and out.
