@@ -128,8 +128,8 @@ public struct ReplicationCore: Sendable {
         // A peer whose digest moved since the mismatch began is taking in entries (pushes in
         // flight): the clock starts over. Only a peer that stayed put for the grace while still
         // differing is behind or ahead for good. (At 128 nodes a node hears a given peer's digest
-        // seconds apart; a clock started at an older, settled mismatch made every later
-        // observation during a stream of writes look overdue: 8 sessions per propagated entry.)
+        // seconds apart, and a clock started at an older mismatch would make any later one during
+        // a stream of writes look overdue.)
         var since = now
         if let m = mismatchSince[peer], m.theirs.fingerprint == d.fingerprint { since = m.since }
         mismatchSince[peer] = (since, d)
