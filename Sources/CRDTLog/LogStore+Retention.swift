@@ -200,16 +200,22 @@ extension LogStore {
 
     // MARK: - Writing checkpoints
 
+    /// Whether ``checkpointIfDue(rules:now:)`` would look at this node's own entries now (it
+    /// writes a checkpoint if the look finds one dead). Read-only.
+    public func lookDue(rules: RetentionRules, now: UInt64) -> Bool {
+        guard let me = identity?.publicKey, let head = heads[me], !quarantined.contains(me), writeFence == nil else { return false }
+        let since = head.seq - min(head.seq, checkpoints[me]?.seq ?? 0)
+        let look = lastRetentionLook.flatMap { $0.seq <= head.seq ? $0 : nil }
+        return rules.shouldLook(since: since, newSinceLook: head.seq - (look?.seq ?? 0), lookedAt: look?.at,
+                                lastWriteMillis: head.hlc.millis, nowMillis: now)
+    }
+
     /// Writes a checkpoint of this node's own log when it is time to look
     /// (``RetentionRules/shouldLook(since:newSinceLook:lookedAt:lastWriteMillis:nowMillis:)``) and
     /// the look finds an entry no view can show any more. Returns it, or nil.
     public func checkpointIfDue(rules: RetentionRules, now: UInt64) throws(StoreError) -> Entry? {
-        guard let me = identity?.publicKey, let head = heads[me], !quarantined.contains(me), writeFence == nil else { return nil }
+        guard let me = identity?.publicKey, let head = heads[me], lookDue(rules: rules, now: now) else { return nil }
         let last = checkpoints[me]
-        let since = head.seq - min(head.seq, last?.seq ?? 0)
-        let look = lastRetentionLook.flatMap { $0.seq <= head.seq ? $0 : nil }
-        guard rules.shouldLook(since: since, newSinceLook: head.seq - (look?.seq ?? 0), lookedAt: look?.at,
-                               lastWriteMillis: head.hlc.millis, nowMillis: now) else { return nil }
         lastRetentionLook = (head.seq, now)
         var candidates: [RetentionRules.Candidate] = []
         do {
