@@ -166,11 +166,18 @@ public struct NodeCore: Sendable {
 
     /// A node with no alive member dials its last known peers (up to three, most recently seen
     /// first), then waits twice as long each time, up to ``maxLonelyBackoffMillis``, for as long
-    /// as it runs; the pause starts over once a member is alive.
+    /// as it runs; the pause starts over once a member is alive. The first dial comes one
+    /// reconnect interval after the node found itself alone: its last member has just left or
+    /// been declared dead, and a dial at that moment reaches nobody, or (a restart) a member whose
+    /// own probe is about to bring it back, and becomes a session for what a push would carry.
     private mutating func retryWhenAlone(now: UInt64) -> [Effect] {
         guard !swim.members.values.contains(where: { $0.state == .alive }) else {
             lonelyBackoff = 0
             lonelyRetryAt = 0
+            return []
+        }
+        if lonelyRetryAt == 0 {
+            lonelyRetryAt = now + reconnectIntervalMillis
             return []
         }
         guard now >= lonelyRetryAt else { return [] }
@@ -263,6 +270,19 @@ public struct NodeCore: Sendable {
                 out.append(.datagram(to: address, messages))
             case .changed(let u):
                 if u.state == .alive { repl.peerUp(u.member) } else { repl.peerDown(u.member) }
+                if u.state == .alive {
+                    // Not alone any more: a later loneliness starts its own clock.
+                    lonelyBackoff = 0
+                    lonelyRetryAt = 0
+                }
+                if u.state == .alive, !hasJoined {
+                    // Joined: missing seeds are dialled every reconnect interval from now on,
+                    // even if this member goes again before the next seed retry (the first
+                    // tick still dials every seed not alive at once).
+                    hasJoined = true
+                    seedBackoff = 0
+                    if seedRetryAt > 0 { seedRetryAt = max(seedRetryAt, now + reconnectIntervalMillis) }
+                }
                 repl.membershipChanged(now: now)
                 out.append(.memberChanged(u))
                 if u.state == .alive {

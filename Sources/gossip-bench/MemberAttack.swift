@@ -47,7 +47,7 @@ struct MemberAttack {
         }
         let myAddress = "\(from):\(7420)"
         let listenAddress = "\(listen.host):\(listen.port)"
-        let mine = MemberUpdate(member: me.publicKey, address: myAddress, incarnation: now / 1000, state: .alive).signed(by: me)
+        let mine = MemberUpdate(member: me.publicKey, address: myAddress, incarnation: now, state: .alive).signed(by: me)
 
         // 1. Numbers at the edge: sealed times near 2^64 (the old replay filter's `sent_at + window`).
         for t in [UInt64.max, UInt64.max - 60_000, UInt64(Int64.max) + 1, WireLimits.maxTimestampMillis + 1] {
@@ -72,7 +72,7 @@ struct MemberAttack {
         }
         report["incarnation_overflow"] = 54
         // 3. Moving the victim: unsigned, signed by the attacker, and a datagram in its name.
-        for inc in [now / 1000 + 10, now / 1000 + 1_000_000, WireLimits.maxIncarnation] {
+        for inc in [now + 10_000, now + 1_000_000_000, WireLimits.maxIncarnation] {
             let unsigned = MemberUpdate(member: victim, address: listenAddress, incarnation: inc, state: .alive)
             var forged = unsigned
             forged.signature = me.sign(forged.signingBytes)

@@ -319,6 +319,37 @@ struct ReplicationRuleTests {
         #expect(alone.count >= 3)
     }
 
+    /// A node that joined between two of its seed retries, and whose member then left, is
+    /// joined: it does not go back to the unjoined pace (every 125-375 ms at first), and it does
+    /// not dial the member that just said goodbye; the first dial of either comes one reconnect
+    /// interval later. (In a 2-node cluster whose other node restarted at once, such a dial
+    /// reached it just before its own probe did, and became a session for what one push carried.)
+    @Test func aMemberThatJoinedAndLeftBetweenSeedRetriesIsDialledOneReconnectIntervalLater() {
+        let mine = Self.key(1), peer = Self.key(2)
+        var c = NodeCore(swim: SWIM(identity: mine, address: "10.0.0.1:7420", incarnation: 1, seed: 1),
+                         replication: ReplicationCore(me: mine.publicKey, digest: .zero, seed: 2), seeds: ["10.0.0.2:7420"])
+        #expect(c.tick(now: t0).contains(.dialSeed("10.0.0.2:7420")))  // not joined: at once
+        let hello = MemberUpdate(member: peer.publicKey, address: "10.0.0.2:7420", incarnation: 7, state: .alive).signed(by: peer)
+        _ = c.receive(records: [hello], now: t0 + 20)
+        #expect(c.swim.members[peer.publicKey]?.state == .alive)
+        let bye = MemberUpdate(member: peer.publicKey, address: "10.0.0.2:7420", incarnation: 8, state: .left).signed(by: peer)
+        _ = c.datagram(Packet(sender: peer.publicKey, sentAtMillis: t0 + 60, messages: [.members([bye])]), from: "10.0.0.2:7420", now: t0 + 60)
+        #expect(c.swim.members[peer.publicKey]?.state == .left)
+        var dials: [UInt64] = []
+        var t = t0 + 60
+        while t < t0 + 3 * c.reconnectIntervalMillis {
+            for e in c.tick(now: t) {
+                switch e {
+                case .dialSeed, .dial: dials.append(t - t0)
+                default: break
+                }
+            }
+            t = max(t + 1, min(c.nextDeadline(now: t), t + 100))
+        }
+        #expect(!dials.isEmpty)
+        #expect(dials.allSatisfy { $0 >= 20 + c.reconnectIntervalMillis }, "dialled at \(dials) ms")
+    }
+
     @Test func whileMembershipSettlesAMismatchAtEqualCountsWaitsLonger() {
         var r = core(peers: [9])
         r.setDigest(digest(1), entries: 10)

@@ -112,6 +112,56 @@ struct SWIMRuleTests {
         #expect(sends(effects).contains { $0.0 == addr(2) && $0.1 == [.members([s.selfUpdate])] })
     }
 
+    @Test func aLeftRecordAtOurOwnIncarnationIsAnEarlierRunsAndIsRefuted() {
+        var s = swim()
+        // A run that left signed `left` at the incarnation this run started with.
+        let effects = s.handle(packet(from: alice, [.members([record(me, addr(1), 100, .left)])]), from: addr(2), now: t0)
+        #expect(s.incarnation == 101)
+        #expect(sends(effects).contains { $0.0 == addr(2) && $0.1 == [.members([s.selfUpdate])] })
+        // Unsigned, or signed by someone else, it is nobody's word.
+        var other = swim()
+        let forged = MemberUpdate(member: me.publicKey, address: addr(1), incarnation: 100, state: .left).signed(by: mallory)
+        _ = other.handle(packet(from: alice, [.members([forged, MemberUpdate(member: me.publicKey, address: addr(1), incarnation: 100, state: .left)])]),
+                         from: addr(2), now: t0)
+        #expect(other.incarnation == 100)
+    }
+
+    @Test func aNodeThatLeftDoesNotRefuteItsOwnGoodbye() {
+        var s = swim()
+        _ = s.leave(now: t0)
+        #expect(s.incarnation == 101)
+        let effects = s.handle(packet(from: alice, [.members([record(me, addr(1), 101, .left)])]), from: addr(2), now: t0)
+        #expect(s.incarnation == 101)
+        #expect(records(effects).filter { $0.member == me.publicKey }.isEmpty)
+    }
+
+    @Test func aNodeRestartedAtTheIncarnationItLeftWithIsAliveAgainAfterOneRoundTrip() {
+        // Alice knows us; we leave (incarnation 101) and a new run starts at 101, as a restart
+        // within the same clock unit as the leave would.
+        var a = SWIM(identity: alice, address: addr(2), incarnation: 5, seed: 2)
+        _ = a.learn([MemberUpdate(member: me.publicKey, address: addr(1), incarnation: 100, state: .alive)], now: t0)
+        var old = swim()
+        for (to, ms) in sends(old.leave(now: t0)) where to == addr(2) { _ = a.handle(packet(from: me, ms), from: addr(1), now: t0) }
+        #expect(a.members[me.publicKey]?.state == .left)
+        var restarted = SWIM(identity: me, address: addr(1), incarnation: 101, seed: 3)
+        _ = restarted.learn([MemberUpdate(member: alice.publicKey, address: addr(2), incarnation: 5, state: .alive)], now: t0)
+        // Its probe carries its alive record at 101, which alice holds as stale ...
+        var toAlice = sends(restarted.tick(now: t0 + 1_000)).filter { $0.0 == addr(2) }
+        #expect(!toAlice.isEmpty)
+        var t = t0 + 1_000
+        for _ in 0..<3 where a.members[me.publicKey]?.state != .alive {
+            // ... alice answers with the `left` it holds, the new run refutes at 102, alice takes it.
+            var toMe: [(String, [Message])] = []
+            for (_, ms) in toAlice { toMe += sends(a.handle(packet(from: me, ms), from: addr(1), now: t)).filter { $0.0 == addr(1) } }
+            toAlice = []
+            for (_, ms) in toMe { toAlice += sends(restarted.handle(packet(from: alice, ms), from: addr(2), now: t)).filter { $0.0 == addr(2) } }
+            t += 10
+        }
+        #expect(restarted.incarnation == 102)
+        #expect(a.members[me.publicKey]?.state == .alive)
+        #expect(a.members[me.publicKey]?.incarnation == 102)
+    }
+
     @Test func anUnknownSenderGetsNoAnswerAndBecomesNoMember() {
         var s = swim()
         let effects = s.handle(packet(from: bob, [.ping(probe: 1)]), from: addr(3), now: t0)

@@ -26,6 +26,9 @@ public struct SWIM: Sendable {
     private let acceptsAddress: @Sendable (String) -> Bool
     /// This node's own record, signed; re-signed when the address or incarnation changes.
     public private(set) var selfUpdate: MemberUpdate
+    /// Set by ``leave(now:)``: this node's own `left` record is then its last word, not a claim
+    /// to refute.
+    public private(set) var hasLeft = false
     /// Members that answered a ping of ours, so they know our record: pings to anyone else carry it.
     private var knowsMe: Set<Bytes32> = []
 
@@ -160,6 +163,7 @@ public struct SWIM: Sendable {
 
     /// Leaving gracefully: tell a few members.
     public mutating func leave(now: UInt64) -> [MembershipEffect] {
+        hasLeft = true
         setIncarnation(incarnation + 1)
         let bye = MemberUpdate(member: me, address: myAddress, incarnation: incarnation, state: .left).signed(by: identity)
         return sample(count: max(configuration.gossipNodes, 3), where: { $0.state == .alive }).compactMap { id in
@@ -363,8 +367,11 @@ public struct SWIM: Sendable {
     private mutating func apply(_ u: MemberUpdate, now: UInt64, gossip: Bool = true, trusted: Bool, effects: inout [MembershipEffect]) {
         if u.member == me {
             if u.isOwnClaim {
-                // Our own record from an earlier run (a clock that stepped back): outrank it.
-                guard u.incarnation > incarnation, trusted || u.hasValidSignature else { return }
+                // Our own record from an earlier run (a clock that stepped back, or a run that
+                // left at the incarnation this one started with): outrank it. A `left` at our
+                // own incarnation is an earlier run's goodbye unless this run has left.
+                let earlierRun = u.incarnation > incarnation || (u.state == .left && u.incarnation == incarnation && !hasLeft)
+                guard earlierRun, trusted || u.hasValidSignature else { return }
                 setIncarnation(min(u.incarnation, WireLimits.maxIncarnation - 1) + 1)  // trusted input may come from a database
                 enqueue(selfUpdate, boost: true)
             } else if u.incarnation == incarnation {

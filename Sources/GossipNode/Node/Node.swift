@@ -132,8 +132,11 @@ public actor Node {
         self.configuration = configuration
         now = clock
         let seed = UInt64.random(in: 0...UInt64.max)
-        // A restart must outrank what others remember of us: incarnation from the clock.
-        core = NodeCore(swim: SWIM(identity: identity, address: configuration.advertised.description, incarnation: clock() / 1000,
+        // A restart must outrank what others remember of us: the incarnation is the clock in
+        // milliseconds, above the one a run that stopped just before left with (its start + 1;
+        // in seconds, a restart within the second of a leave started at the incarnation its
+        // peers held as `left`). A clock that stepped back is outranked by ``SWIM``'s rules.
+        core = NodeCore(swim: SWIM(identity: identity, address: configuration.advertised.description, incarnation: clock(),
                                    configuration: configuration.swim, seed: seed),
                         replication: ReplicationCore(me: identity.publicKey, digest: .zero, configuration: configuration.replication, seed: seed &+ 1),
                         seeds: configuration.seeds.map(\.description), reconnectIntervalMillis: configuration.swim.reconnectIntervalMillis)
