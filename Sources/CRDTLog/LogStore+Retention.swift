@@ -322,6 +322,29 @@ extension LogStore {
         try db.query("PRAGMA auto_vacuum").first?.first?.int ?? -1
     }
 
+    /// Segments of the full-text index (1 once merged; a write adds one that automerge folds in
+    /// later): the second varint of FTS5's structure record (row 10 of `memories_fts_data`,
+    /// after a 4-byte cookie: levels, then segments).
+    public func searchIndexSegments() throws(StoreError) -> Int {
+        do {
+            guard let block = try db.query("SELECT block FROM memories_fts_data WHERE id = 10").first?.first?.blob else { return 0 }
+            var i = 4
+            func varint() -> UInt64? {
+                var v: UInt64 = 0
+                for k in 0..<9 {
+                    guard i < block.count else { return nil }
+                    let c = block[i]; i += 1
+                    if k == 8 { return (v << 8) | UInt64(c) }
+                    v = (v << 7) | UInt64(c & 0x7F)
+                    if c < 0x80 { return v }
+                }
+                return v
+            }
+            guard varint() != nil, let segments = varint() else { return 0 }
+            return Int(clamping: segments)
+        } catch { throw .storage(error) }
+    }
+
     /// Rows of the full-text index's segment table (its size, in pages of segments).
     func searchIndexRows() throws(SQLiteError) -> Int64 {
         try db.query("SELECT count(*) FROM memories_fts_data").first?.first?.int ?? 0

@@ -160,6 +160,30 @@ struct EndToEndTests {
         #expect(v.terminationStatus == 0)
     }
 
+    /// `import` stores a bundle in batches, each leaving a segment in the full-text index; it
+    /// merges them before it returns, so the node's first writes do not (FTS5 automerge).
+    @Test func importLeavesTheSearchIndexMerged() async throws {
+        func run(_ path: String, _ args: [String]) throws -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: path)
+            p.arguments = args
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+        let (d, _) = try Self.initDir()
+        let bundle = d + "/memories.bundle"
+        let bench = OpenAPITests.root.appendingPathComponent(".build/debug/gossip-bench").path
+        #expect(try run(bench, ["bundle", "--entries", "3000", "--authors", "3", "--seed", "1", "--out", bundle]) == 0)
+        #expect(try run(Self.binary, ["import", "--data", d, bundle]) == 0)
+        let store = try LogStore(path: d + "/node.db", identity: nil)
+        #expect(await store.entryCount() == 3000)
+        #expect(try await store.searchIndexSegments() == 1)
+        await store.close()
+    }
+
     @Test func badInputGetsA4xxAndTheNodeStaysHealthy() async throws {
         let (d, _) = try Self.initDir()
         let n = try NodeProcess(data: d, ip: "127.0.0.41", seeds: [], host: "b")
