@@ -11,6 +11,7 @@ import GossipNode
 /// `gossip-node compact`: what a running node does in the background, at once, on a stopped node.
 struct Compact: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "compact",
         abstract: "Delete what checkpoints declared dead and hand the space back, on a stopped node.",
         discussion: """
             A running node does this by itself in small steps. Run it on a stopped node to get the space back at once, \

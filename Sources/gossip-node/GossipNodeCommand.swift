@@ -89,6 +89,7 @@ let stderrIsTerminal = isatty(2) == 1
 
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create a data directory: a new identity, the network key, a commented config, an empty database.",
         discussion: "Example: gossip-node init --data ~/.gossip-node --network-key-file ~/network.key\nPrints the new author id. Refuses to overwrite an existing identity.")
     @OptionGroup var data: DataOption
@@ -117,6 +118,7 @@ struct NetworkKeyCommand: ParsableCommand {
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run the node in the foreground until SIGINT or SIGTERM.",
         discussion: """
             Gossip listens on UDP and TCP at --bind (default 0.0.0.0:7420); the HTTP API on --api
@@ -171,7 +173,7 @@ struct Run: AsyncParsableCommand {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the node's author, entries, storage, digest and peers.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the node's author, entries, storage, digest and peers.")
     @OptionGroup var client: ClientOptions
     @Flag(help: "Print the raw JSON.") var json = false
 
@@ -199,6 +201,7 @@ struct Status: ParsableCommand {
 
 struct Remember: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "remember",
         abstract: "Write a memory through the running node; prints its entry id.",
         discussion: "Example: gossip-node remember --category anti-pattern --tag provider-x \"Provider X drops requests at 03:00 UTC\"")
     @OptionGroup var client: ClientOptions
@@ -224,6 +227,7 @@ struct Remember: ParsableCommand {
 
 struct Recall: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "recall",
         abstract: "Full-text recall through the running node, one block per memory with its provenance.",
         discussion: "Example: gossip-node recall --category outage --trusted-only provider X")
     @OptionGroup var client: ClientOptions
@@ -260,6 +264,7 @@ struct Recall: ParsableCommand {
 
 struct Breaker: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "breaker",
         abstract: "Circuit breakers: open, close, and the merged view.",
         subcommands: [Open.self, Close.self, List.self])
 
@@ -271,7 +276,7 @@ struct Breaker: ParsableCommand {
     }
 
     struct Open: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Open a breaker for a while.", discussion: "Example: gossip-node breaker open kimi-coding/k2p5 --for 2h --reason \"503s\"")
+        static let configuration = CommandConfiguration(commandName: "open", abstract: "Open a breaker for a while.", discussion: "Example: gossip-node breaker open kimi-coding/k2p5 --for 2h --reason \"503s\"")
         @OptionGroup var client: ClientOptions
         @Argument(help: "PROVIDER/MODEL") var target: String
         @Option(name: .customLong("for"), help: "How long: 90s, 15m, 2h, 1d.") var duration: String
@@ -291,7 +296,7 @@ struct Breaker: ParsableCommand {
     }
 
     struct Close: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Close a breaker.")
+        static let configuration = CommandConfiguration(commandName: "close", abstract: "Close a breaker.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "PROVIDER/MODEL") var target: String
         func validate() throws { _ = try Breaker.split(target) }
@@ -303,7 +308,7 @@ struct Breaker: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The merged breaker state per provider/model.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "The merged breaker state per provider/model.")
         @OptionGroup var client: ClientOptions
         @Flag(name: .customLong("trusted-only"), help: "Only events from trusted authors.") var trustedOnly = false
         @Flag(help: "Print the raw JSON.") var json = false
@@ -323,7 +328,7 @@ struct Breaker: ParsableCommand {
 }
 
 struct Peers: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The membership list.")
+    static let configuration = CommandConfiguration(commandName: "peers", abstract: "The membership list.")
     @OptionGroup var client: ClientOptions
     @Flag(help: "Print the raw JSON.") var json = false
     func run() throws {

@@ -12,6 +12,7 @@ import Darwin
 /// Cursor, ...), backed by the local node's API.
 struct MCP: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "mcp",
         abstract: "Serve the Model Context Protocol over stdio: recall, remember, breaker_status, open_breaker, benchmarks.",
         discussion: """
             One JSON-RPC 2.0 message per line on stdin, replies on stdout (protocol 2025-06-18).

@@ -18,6 +18,7 @@ import Darwin
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Check a stopped node's database offline: every signature, hash chain and derived view.",
         discussion: "Exit status 0 when clean, 3 with a report when it found invalid data, 1 when it could not check. Example: gossip-node verify --data ~/.gossip-node")
     @OptionGroup var data: DataOption
@@ -62,6 +63,7 @@ enum Bundle {
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write a bundle of signed entries to standard output (works whether the node runs or not).",
         discussion: "Example: gossip-node export --data ~/.gossip-node > laptop.bundle   (then `import` it elsewhere)")
     @OptionGroup var data: DataOption
@@ -113,6 +115,7 @@ struct Export: AsyncParsableCommand {
 
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "import",
         abstract: "Verify and store the entries of a bundle (made by export) into a stopped node's database.",
         discussion: "Prints how many were stored and rejected; exit status 3 if any was rejected (invalid data), 1 if the import could not run.\nExample: gossip-node import --data ~/.gossip-node laptop.bundle")
     @OptionGroup var data: DataOption

@@ -191,9 +191,12 @@ public enum NodeRunner {
                 }
             },
             logger: apiLogger)
+        // Named here: without a name, ServiceLifecycle names a service by `String(describing:)` of
+        // the whole value (reflecting every field, a visible share of a node's start-up CPU) and
+        // logs that at debug level.
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: NodeService(node: node, notifier: notifier, logger: logger)), .init(service: app),
-                                            .init(service: reload)],
+            configuration: .init(services: [.init(service: NodeService(node: node, notifier: notifier, logger: logger), serviceName: "node"),
+                                            .init(service: app, serviceName: "api"), .init(service: reload, serviceName: "reload")],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped; database closed")
