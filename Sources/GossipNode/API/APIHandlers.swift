@@ -15,7 +15,7 @@ struct APIHandlers: Sendable {
     // MARK: Input
 
     func body(_ request: Request) async throws -> RequestBody {
-        var r = request
+        let r = request
         let buffer = try await r.body.collect(upTo: bodyLimit)
         let bytes = Array(buffer.readableBytesView)
         guard !bytes.isEmpty else { throw APIError.badRequest("the request needs a JSON object body") }
