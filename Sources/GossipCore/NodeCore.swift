@@ -150,7 +150,6 @@ public struct NodeCore: Sendable {
             // not return together; a node that has been joined since it started re-dials missing
             // seeds every reconnect interval (its peers come back by themselves, and its hints
             // reach them without a session).
-            if !alive.isEmpty { hasJoined = true }
             if alive.isEmpty, !hasJoined {
                 seedBackoff = min(seedBackoff == 0 ? Self.firstSeedRetryMillis : seedBackoff * 2, Self.maxUnjoinedSeedRetryMillis, reconnectIntervalMillis)
                 seedRetryAt = now + seedBackoff / 2 + rng.next() % max(seedBackoff, 1)
@@ -274,14 +273,14 @@ public struct NodeCore: Sendable {
                     // Not alone any more: a later loneliness starts its own clock.
                     lonelyBackoff = 0
                     lonelyRetryAt = 0
-                }
-                if u.state == .alive, !hasJoined {
-                    // Joined: missing seeds are dialled every reconnect interval from now on,
-                    // even if this member goes again before the next seed retry (the first
-                    // tick still dials every seed not alive at once).
-                    hasJoined = true
-                    seedBackoff = 0
-                    if seedRetryAt > 0 { seedRetryAt = max(seedRetryAt, now + reconnectIntervalMillis) }
+                    if !hasJoined {
+                        // Joined: missing seeds are dialled every reconnect interval from now on,
+                        // even if this member goes again before the next seed retry (the first
+                        // tick still dials every seed not alive at once).
+                        hasJoined = true
+                        seedBackoff = 0
+                        if seedRetryAt > 0 { seedRetryAt = max(seedRetryAt, now + reconnectIntervalMillis) }
+                    }
                 }
                 repl.membershipChanged(now: now)
                 out.append(.memberChanged(u))
