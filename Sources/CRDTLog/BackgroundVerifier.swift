@@ -28,15 +28,24 @@ public final class BackgroundVerifier: Sendable {
         for _ in 0..<self.threads { startThread() }
     }
 
-    /// Decodes and verifies `encoded` on the pool's threads; results in input order.
+    /// Decodes and authenticates `encoded` (as ``EntryVerifier/check(_:)-([[UInt8]])`` does) on
+    /// the pool's threads; results in input order.
     public func decodeAndVerify(_ encoded: [[UInt8]]) async -> [Result<Entry, EntryRejection>] {
-        let parts = min(threads, max(1, encoded.count / 16))
-        let gather = Gather(parts: parts)
+        var auth = ChainAuthentication(await map(encoded, EntryVerifier.decode))
+        while !auth.pending.isEmpty { auth.record(await map(auth.pendingEntries, EntryVerifier.check(entry:))) }
+        return auth.results
+    }
+
+    /// `transform` over `items` on the pool's threads; results in input order.
+    func map<T: Sendable, R: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) -> R) async -> [R] {
+        if items.isEmpty { return [] }
+        let parts = min(threads, max(1, items.count / 16))
+        let gather = Gather<R>(parts: parts)
         return await withCheckedContinuation { done in
             for part in 0..<parts {
-                let slice = Array(encoded[encoded.count * part / parts..<encoded.count * (part + 1) / parts])
+                let slice = Array(items[items.count * part / parts..<items.count * (part + 1) / parts])
                 submit {
-                    if let all = gather.finish(part, slice.map(EntryVerifier.check(one:))) { done.resume(returning: all) }
+                    if let all = gather.finish(part, slice.map(transform)) { done.resume(returning: all) }
                 }
             }
         }
@@ -76,11 +85,11 @@ public final class BackgroundVerifier: Sendable {
     }
 
     /// Collects the parts of one batch; the last part to finish gets the whole result.
-    private final class Gather: Sendable {
-        private let state: Mutex<(results: [[Result<Entry, EntryRejection>]], left: Int)>
+    private final class Gather<R: Sendable>: Sendable {
+        private let state: Mutex<(results: [[R]], left: Int)>
         init(parts: Int) { state = Mutex((Array(repeating: [], count: parts), parts)) }
 
-        func finish(_ part: Int, _ result: [Result<Entry, EntryRejection>]) -> [Result<Entry, EntryRejection>]? {
+        func finish(_ part: Int, _ result: [R]) -> [R]? {
             state.withLock { s in
                 s.results[part] = result
                 s.left -= 1

@@ -28,6 +28,11 @@ public enum EntryVerifier {
     /// A successor announcement also needs its predecessor's signature (``Succession``).
     @Sendable public static func check(entry e: Entry) -> Result<Entry, EntryRejection> {
         guard e.verifySignature() else { return .failure(.badSignature) }
+        return checkKind(e)
+    }
+
+    /// The checks of an authentic entry's kind: a successor's predecessor signature, a checkpoint's payload.
+    @Sendable static func checkKind(_ e: Entry) -> Result<Entry, EntryRejection> {
         if e.kind == EntryKind.successor {
             do throws(EntryRejection) { _ = try Succession(entry: e) } catch { return .failure(error) }
         }
@@ -37,12 +42,29 @@ public enum EntryVerifier {
         return .success(e)
     }
 
-    /// A batch of encoded entries on all cores, results in input order. Blocks the caller: call
-    /// it off any actor (see ``checked(_:)``).
-    public static func check(_ encoded: [[UInt8]]) -> [Result<Entry, EntryRejection>] { parallelMap(encoded, check(one:)) }
+    /// One encoded entry decoded (structure, limits, payload hash), its signature not yet checked.
+    @Sendable static func decode(_ bytes: [UInt8]) -> Result<Entry, EntryRejection> {
+        do throws(EntryRejection) { return .success(try Entry(encoded: bytes)) } catch { return .failure(error) }
+    }
 
-    /// A batch of decoded entries' signatures on all cores.
-    public static func check(_ entries: [Entry]) -> [Result<Entry, EntryRejection>] { parallelMap(entries, check(entry:)) }
+    /// A batch of encoded entries, decoded on all cores and authenticated by ``ChainAuthentication``
+    /// (one signature per run of an author's chain, the rest by their hash links); results in
+    /// input order. Blocks the caller: call it off any actor (see ``checked(_:)``).
+    public static func check(_ encoded: [[UInt8]]) -> [Result<Entry, EntryRejection>] {
+        authenticate(parallelMap(encoded, decode))
+    }
+
+    /// A batch of decoded entries, authenticated as ``check(_:)-([[UInt8]])`` does.
+    public static func check(_ entries: [Entry]) -> [Result<Entry, EntryRejection>] {
+        authenticate(entries.map { .success($0) })
+    }
+
+    /// Runs ``ChainAuthentication`` over decoded entries, checking its signatures on all cores.
+    static func authenticate(_ decoded: [Result<Entry, EntryRejection>]) -> [Result<Entry, EntryRejection>] {
+        var auth = ChainAuthentication(decoded)
+        while !auth.pending.isEmpty { auth.record(parallelMap(auth.pendingEntries, check(entry:))) }
+        return auth.results
+    }
 
     /// ``check(_:)`` on a detached task, so the caller's actor stays free meanwhile.
     public static func checked(_ encoded: [[UInt8]]) async -> [Result<Entry, EntryRejection>] {

@@ -75,12 +75,12 @@ struct Attack {
             if let s = try? TCPSocket(host: target.host, port: target.port, from: from) { s.send(randomBytes(1 + Int(rng.next() % 4_096))); connections += 1 }
         }
         for _ in 0..<120 {  // truncated handshakes
-            var hs = HandshakeInitiator(networkKey: networkKey, identity: me)
+            let hs = HandshakeInitiator(networkKey: networkKey, identity: me)
             let m1 = hs.start()
             if let s = try? TCPSocket(host: target.host, port: target.port, from: from) { s.send(Array(m1.prefix(1 + Int(rng.next() % 63)))); connections += 1 }
         }
         for _ in 0..<60 {  // wrong network key
-            var hs = HandshakeInitiator(networkKey: randomBytes(32), identity: me)
+            let hs = HandshakeInitiator(networkKey: randomBytes(32), identity: me)
             if let s = try? TCPSocket(host: target.host, port: target.port, from: from) { s.send(hs.start()); _ = s.receive(64); connections += 1 }
         }
         var forgedTCP = 0

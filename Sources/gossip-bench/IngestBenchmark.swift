@@ -111,9 +111,22 @@ struct IngestBenchmark {
         let limit = 1 / (1 / verifyRate + 1 / insertRate)
         print(String(format: "limit (verify then insert, serial): %.0f entries/s", limit))
 
+        // The store's own share: the same batches, verified beforehand, committed one after another
+        // on one thread with nothing beside them (chain checks, rows, views, full-text index).
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let preVerified = stride(from: 0, to: signed.count, by: batchSize).map { lo in
+            signed[lo..<min(lo + batchSize, signed.count)].map { Result<Entry, EntryRejection>.success($0) }
+        }
+        let commitStore = try LogStore(path: dir + "/commit.db", identity: nil)
+        _ = try await measureAsync("LogStore commit alone (pre-verified batches, one thread)") {
+            var stored = 0
+            for b in preVerified { stored += try await commitStore.ingest(checked: b, now: now).stored.count }
+            return stored
+        }
+        if ProcessInfo.processInfo.environment["GOSSIP_BENCH_COMMIT_ONLY"] != nil { return }
+
         // The real thing.
         let store = try LogStore(path: dir + "/node.db", identity: nil)
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let ingestRate = try await measureAsync("LogStore.ingest (decode, verify, chain, store, views + FTS)") {
             // As a sync session does: verify batch k+1 on all cores while batch k commits.
             let batches = stride(from: 0, to: encoded.count, by: batchSize).map { Array(encoded[$0..<min($0 + batchSize, encoded.count)]) }
