@@ -51,8 +51,20 @@ public struct IngestReport: Sendable {
     /// Forks detected by this batch (new, or lower than the fork point known before); their
     /// authors are quarantined from the proof's fork point on.
     public var forks: [ForkProof] = []
+    /// Verified entries this call did not get to: its transaction ended early for a client's
+    /// request (see ``ClientDemand``). The caller passes them in again.
+    public var unplaced: [Entry] = []
 
     public init() {}
+
+    /// Adds the outcome of a later part of the same batch.
+    public mutating func append(_ other: IngestReport) {
+        stored += other.stored
+        duplicates += other.duplicates
+        held += other.held
+        rejected += other.rejected
+        forks += other.forks
+    }
 
     /// Refusals that were not transient: the sender sent something invalid.
     public var invalidCount: Int { rejected.filter { !$0.isTransient && $0 != .fork && $0 != .quarantined && $0 != .blocked }.count }
@@ -71,6 +83,8 @@ public actor LogStore {
     /// The node's own key pair; nil for offline tools that only read or import.
     public nonisolated let identity: SigningKeyPair?
     public nonisolated let configuration: StoreConfiguration
+    /// Client requests in progress (marked by the API); see ``ClientDemand``.
+    public nonisolated let clientDemand = ClientDemand()
     /// Per author, the contiguous entries served: everything stored, except that an author
     /// quarantined for forking is served only below its fork point.
     var heads: [AuthorID: AuthorHead] = [:]
@@ -410,9 +424,15 @@ public actor LogStore {
         try await ingest(checked: EntryVerifier.check(entries), now: now)
     }
 
+    /// Entries placed between two looks at ``clientDemand`` (and at least before the first).
+    static let yieldCheckEntries = 32
+
     /// Stores entries already checked by ``EntryVerifier`` in one transaction. Callers that
     /// receive a stream of batches verify the next batch while this one commits.
-    public func ingest(checked: [Result<Entry, EntryRejection>], now: UInt64) throws(StoreError) -> IngestReport {
+    ///
+    /// With `yieldingToClients`, the transaction ends early when ``clientDemand`` shows a
+    /// client's request in progress; the entries not placed are in the report's `unplaced`.
+    public func ingest(checked: [Result<Entry, EntryRejection>], now: UInt64, yieldingToClients: Bool = false) throws(StoreError) -> IngestReport {
         var report = IngestReport()
         var valid: [Entry] = []
         valid.reserveCapacity(checked.count)
@@ -434,7 +454,13 @@ public actor LogStore {
         do {
             try syncMode(full: false)
             try db.transaction { () throws(SQLiteError) in
-                for e in valid { try place(e, now: now, report: &report) }
+                for (k, e) in valid.enumerated() {
+                    if yieldingToClients, k > 0, k % Self.yieldCheckEntries == 0, clientDemand.isWaiting {
+                        report.unplaced = Array(valid[k...])
+                        break
+                    }
+                    try place(e, now: now, report: &report)
+                }
                 for a in Set(report.stored.map(\.author)) { if let h = heads[a] { try saveHead(a, h) } }
             }
         } catch {

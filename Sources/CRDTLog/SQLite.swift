@@ -134,7 +134,14 @@ final class SQLiteStatement {
         case .null: rc = sqlite3_bind_null(stmt, i)
         case .int(let v): rc = sqlite3_bind_int64(stmt, i, v)
         case .double(let v): rc = sqlite3_bind_double(stmt, i, v)
-        case .text(let v): rc = sqlite3_bind_text(stmt, i, v, -1, csqlite_transient())
+        case .text(var v):
+            // With its length: no strlen over the text (a memory's content is bound twice per write).
+            rc = v.withUTF8 { p -> Int32 in
+                guard let base = p.baseAddress else { return sqlite3_bind_text(stmt, i, "", 0, csqlite_transient()) }
+                return base.withMemoryRebound(to: CChar.self, capacity: p.count) {
+                    sqlite3_bind_text(stmt, i, $0, Int32(p.count), csqlite_transient())
+                }
+            }
         case .blob(let v):
             rc = v.withUnsafeBytes { p in sqlite3_bind_blob(stmt, i, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(v.count), csqlite_transient()) }
         }

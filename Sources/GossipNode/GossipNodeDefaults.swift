@@ -12,8 +12,9 @@ public enum GossipNodeDefaults {
     /// A sync session that has received more entries than this is a catch-up: while it runs, the
     /// node neither accepts nor starts another session (it would carry the same entries again).
     public static let bulkSessionEntries = 1_000
-    /// Received batches verified ahead of the one committing (each up to 1 MiB).
-    public static let batchesVerifiedAhead = 2
+    /// Received batches of a session in flight (verifying, or queued for the store) while it
+    /// reads the next frame (each up to 1 MiB).
+    public static let batchesInFlight = 2
     /// A session that sent more than this (1 MiB) served a catch-up.
     public static let bulkSessionBytes = 1 << 20
     /// Unused memory is handed back this long after start (start-up code, schema checks)...

@@ -40,3 +40,10 @@ enum Machine {
         return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(mem) GiB, \(ProcessInfo.processInfo.operatingSystemVersionString)"
     }
 }
+
+/// User + system CPU seconds of this process so far.
+func processCPUSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+}

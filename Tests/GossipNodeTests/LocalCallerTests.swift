@@ -70,3 +70,13 @@ struct AdvertisedAddressTests {
         #expect(local.map { IPAddress($0) != nil } == true)
     }
 }
+
+/// Which routes count as a client's use of the log (a peer's batch yields to them).
+@Suite("Client routes")
+struct ClientRouteTests {
+    @Test func theLogsReadsAndWritesAreClientUseAndStatusIsNot() {
+        let client = Set(APIRoutes.table.filter(\.isClientUse).map { "\($0.method) \($0.path)" })
+        #expect(client == ["POST /v1/memories", "GET /v1/memories", "GET /v1/memories/{author}/{key}", "DELETE /v1/memories/{key}",
+                           "POST /v1/breakers", "GET /v1/breakers", "POST /v1/benchmarks", "GET /v1/benchmarks"])
+    }
+}

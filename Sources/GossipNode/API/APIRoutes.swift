@@ -37,6 +37,12 @@ public struct APIRoute: Sendable {
 
     var parameterCount: Int { parameterNames.count }
 
+    /// A client's read or write of the log (memories, breakers, benchmarks): while one is in
+    /// progress, a peer's batch lets it in between two of its transactions (``ClientDemand``).
+    var isClientUse: Bool {
+        path.hasPrefix("/v1/memories") || path.hasPrefix("/v1/breakers") || path.hasPrefix("/v1/benchmarks")
+    }
+
     /// The names of the path's `{param}`s, in order.
     var parameterNames: [String] {
         path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
@@ -80,8 +86,11 @@ public enum APIRoutes {
             let count = route.parameterCount
             let name = "\(route.method) \(route.path)"
             guard let method = HTTPRequest.Method(route.method) else { continue }
+            let clientUse = route.isClientUse
             router.on(RouterPath(route.routerPath), method: method) { request, context in
                 let started = ContinuousClock.now
+                if clientUse { node.store.clientDemand.begin() }
+                defer { if clientUse { node.store.clientDemand.end() } }
                 func seconds() -> Double {
                     let d = ContinuousClock.now - started
                     return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18

@@ -48,6 +48,8 @@ enum PrometheusText {
                [("", Double(m.syncsStarted))])
         metric("sync_exchanges_total", "Sync sessions in which entries or fork proofs were exchanged.", "counter", [("", Double(m.syncSessions))])
         metric("ingest_seconds", "Time spent ingesting batches from peers.", "summary", [("_sum", m.ingestSeconds), ("_count", Double(m.ingestBatches))])
+        metric("ingest_yields_total", "Transactions of a peer's batch ended early because a client's API request waited for the store.", "counter",
+               [("", Double(m.ingestYields))])
         metric("udp_rebinds_total", "Times the gossip UDP socket was closed by a send error and bound again.", "counter", [("", Double(m.udpRebinds))])
         metric("memory_releases_total", "Times unused memory (page cache, freed heap, start-up code pages) was handed back.", "counter", [("", Double(m.memoryReleases))])
         if let r = try? await node.store.retentionStatus() {

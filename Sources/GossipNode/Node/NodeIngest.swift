@@ -81,14 +81,36 @@ extension Node {
 
     /// Admits, then stores verified entries in one transaction, then pushes, repairs gaps, tells subscribers.
     func commit(_ verified: [Result<Entry, EntryRejection>], from peer: Bytes32, viaSync: Bool, started: UInt64) async -> IngestReport? {
-        let checked = await admit(verified, from: peer)
-        let t = now()
-        guard let report = try? await store.ingest(checked: checked, now: t) else {
-            metrics.reject("storage_unavailable", count: checked.count)
-            return nil
-        }
+        guard let report = await storeBatch(verified, from: peer, started: started) else { return nil }
+        await finishBatch(report, from: peer, viaSync: viaSync)
+        return report
+    }
+
+    /// The first half of ``commit(_:from:viaSync:started:)``: admission and the transaction.
+    /// A session starts its next batch's as soon as this returns (see ``inFlight(_:after:from:)``).
+    /// A transaction ends early when a client's request waits for the store (see
+    /// ``ClientDemand``); the rest of the batch follows in the next one, after that request.
+    func storeBatch(_ verified: [Result<Entry, EntryRejection>], from peer: Bytes32, started: UInt64) async -> IngestReport? {
+        var pending = await admit(verified, from: peer)
+        var report = IngestReport()
+        var first = true
+        repeat {
+            guard let part = try? await store.ingest(checked: pending, now: now(), yieldingToClients: true) else {
+                metrics.reject("storage_unavailable", count: pending.count)
+                return first ? nil : report
+            }
+            if !part.unplaced.isEmpty { metrics.ingestYields += 1 }
+            report.append(part)
+            pending = part.unplaced.map { .success($0) }
+            first = false
+        } while !pending.isEmpty
         metrics.ingestSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         metrics.ingestBatches += 1
+        return report
+    }
+
+    /// The second half: counters, fork warnings, pushes, gap repair and subscribers.
+    func finishBatch(_ report: IngestReport, from peer: Bytes32, viaSync: Bool) async {
         for r in report.rejected { metrics.reject(r.label) }
         for f in report.forks {
             log.warning("fork found: two entries of one author at one place in its log; the author is quarantined from there on",
@@ -96,8 +118,7 @@ extension Node {
         }
         await afterStore(report.stored, forks: !report.forks.isEmpty, from: peer, pushOn: !viaSync || report.stored.count <= GossipNodeDefaults.pushAfterSyncMax)
         if !report.forks.isEmpty { await forksRecorded(report.forks.map(\.author)) }
-        if report.held > 0, !viaSync { perform(core.gap(from: peer, now: t)) }
-        return report
+        if report.held > 0, !viaSync { perform(core.gap(from: peer, now: now())) }
     }
 
     /// Bookkeeping after entries were stored (here or from a peer).

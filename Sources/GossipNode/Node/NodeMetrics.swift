@@ -27,6 +27,8 @@ public struct NodeMetrics: Sendable {
     /// Sum and count of ingest batch latencies, in seconds.
     public var ingestSeconds = 0.0
     public var ingestBatches = 0
+    /// Transactions of a peer's batch ended early because a client's request waited for the store.
+    public var ingestYields = 0
     /// Times the UDP socket was closed by a send error and bound again.
     public var udpRebinds = 0
     /// Times unused memory was handed back (``MemoryRelease``).

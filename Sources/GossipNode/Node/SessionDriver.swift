@@ -6,10 +6,21 @@ import NIOCore
 import NIOPosix
 import Wire
 
-/// A received batch being verified, and since when (for the ingest latency metric).
-struct VerifyingBatch {
-    let verifying: Task<[Result<Entry, EntryRejection>], Never>
-    let since: UInt64
+/// A received batch on its way to the store: verified off the actor, then committed after the
+/// batch before it (a session's batches reach the store in arrival order). The session reads and
+/// decodes its next frames meanwhile, so the store always has the next batch ready.
+/// Batch `k + 1` enters the store as soon as batch `k`'s transaction ended, while batch `k`'s
+/// bookkeeping (counters, subscribers, digest) runs on the node; the bookkeeping keeps order too.
+struct InFlightBatch {
+    let stored: Task<BatchOutcome, Never>
+    let committed: Task<BatchOutcome, Never>
+}
+
+/// What one batch's commit stored, and where its time went.
+struct BatchOutcome {
+    var report: IngestReport?
+    var verifyWaitNanos: UInt64 = 0
+    var commitNanos: UInt64 = 0
 }
 
 /// Where a session's ingest time went (logged after a catch-up).
@@ -65,8 +76,8 @@ extension Node {
         let started = now()
         var nextProgressLog = started + 5_000
         var expected: Int?
-        // Batches being verified (off the actor), committed in arrival order.
-        var pending: [VerifyingBatch] = []
+        // Batches being verified (off the actor) and committed in arrival order.
+        var pending: [InFlightBatch] = []
         var timing = SessionTiming()
         reading: while let chunk = try await reader.next() {
             metrics.tcpBytesIn += chunk.count
@@ -93,10 +104,11 @@ extension Node {
                     case .records(let records):
                         perform(core.receive(records: records, now: now()))
                     case .ingest(let batch):
-                        // Verification of the next batches (all cores) overlaps the commit of this one.
+                        // Verification of the next batches (all cores) and the reading of the
+                        // frames after them overlap the commit of this one.
                         metrics.entriesReceived += batch.count
-                        pending.append(VerifyingBatch(verifying: Task { await Self.verifyForSession(batch) }, since: DispatchTime.now().uptimeNanoseconds))
-                        let stored = await commit(&pending, keeping: GossipNodeDefaults.batchesVerifiedAhead, from: peer, timing: &timing)
+                        pending.append(inFlight(batch, after: pending.last, from: peer))
+                        let stored = await settle(&pending, keeping: GossipNodeDefaults.batchesInFlight, timing: &timing)
                         syncSessions[id]?.stored(stored, now: now(), registry: &registry)
                         if now() >= nextProgressLog, let total = syncSessions[id]?.storedTotal {
                             // A big catch-up (a laptop back after a week) says how it is going: the
@@ -127,7 +139,7 @@ extension Node {
                         }
                     case .commitAll:
                         // Everything they sent is stored before our final frame says so.
-                        let stored = await commit(&pending, keeping: 0, from: peer, timing: &timing)
+                        let stored = await settle(&pending, keeping: 0, timing: &timing)
                         syncSessions[id]?.stored(stored, now: now(), registry: &registry)
                         syncSessions[id]?.committedAll()
                     case .vectorsSettled:
@@ -138,7 +150,7 @@ extension Node {
             wake.yield()
             if opener.peerFinished { break reading }
         }
-        let stored = await commit(&pending, keeping: 0, from: peer, timing: &timing)
+        let stored = await settle(&pending, keeping: 0, timing: &timing)
         syncSessions[id]?.stored(stored, now: now(), registry: &registry)
         await checkPromises(of: id)
         do { try syncSessions[id]?.peerFinished() } catch { throw SessionError(error) }
@@ -239,18 +251,36 @@ extension Node {
 
     func forkProofsRead(_ id: UInt64, _ proofs: [ForkProofHeaders]) { syncSessions[id]?.forkProofsRead(proofs) }
 
-    /// Commits the oldest verified batches until `keeping` remain in flight; returns how many
-    /// new entries they stored.
-    func commit(_ pending: inout [VerifyingBatch], keeping: Int, from peer: Bytes32, timing: inout SessionTiming) async -> Int {
+    /// Starts `batch` on its way: verification at once, its transaction once `previous`'s ended,
+    /// its bookkeeping once `previous`'s is done.
+    func inFlight(_ batch: [[UInt8]], after previous: InFlightBatch?, from peer: Bytes32) -> InFlightBatch {
+        let since = DispatchTime.now().uptimeNanoseconds
+        let verifying = Task { await Self.verifyForSession(batch) }
+        let stored = Task {
+            _ = await previous?.stored.value
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let checked = await verifying.value
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            let report = await self.storeBatch(checked, from: peer, started: since)
+            return BatchOutcome(report: report, verifyWaitNanos: t1 - t0, commitNanos: DispatchTime.now().uptimeNanoseconds - t1)
+        }
+        return InFlightBatch(stored: stored, committed: Task {
+            let outcome = await stored.value
+            _ = await previous?.committed.value
+            if let report = outcome.report { await self.finishBatch(report, from: peer, viaSync: true) }
+            return outcome
+        })
+    }
+
+    /// Waits for the oldest batches' commits until at most `keeping` are in flight; returns how
+    /// many new entries they stored.
+    func settle(_ pending: inout [InFlightBatch], keeping: Int, timing: inout SessionTiming) async -> Int {
         var stored = 0
         while pending.count > keeping {
-            let batch = pending.removeFirst()
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            let checked = await batch.verifying.value
-            let t1 = DispatchTime.now().uptimeNanoseconds
-            stored += await commit(checked, from: peer, viaSync: true, started: batch.since)?.stored.count ?? 0
-            timing.verifyWaitNanos += t1 - t0
-            timing.commitNanos += DispatchTime.now().uptimeNanoseconds - t1
+            let outcome = await pending.removeFirst().committed.value
+            stored += outcome.report?.stored.count ?? 0
+            timing.verifyWaitNanos += outcome.verifyWaitNanos
+            timing.commitNanos += outcome.commitNanos
         }
         return stored
     }
