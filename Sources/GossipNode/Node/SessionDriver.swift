@@ -9,6 +9,7 @@ import Wire
 /// A received batch on its way to the store: verified off the actor, then committed after the
 /// batch before it (a session's batches reach the store in arrival order). The session reads and
 /// decodes its next frames meanwhile, so the store always has the next batch ready.
+///
 /// Batch `k + 1` enters the store as soon as batch `k`'s transaction ended, while batch `k`'s
 /// bookkeeping (counters, subscribers, digest) runs on the node; the bookkeeping keeps order too.
 struct InFlightBatch {
