@@ -99,7 +99,7 @@ extension Simulation {
                 guard reachable(n.index, s.peerIndex) else { breakSession(n, id); return }
                 schedule(.frame(to: s.peerIndex, session: s.peerSession, message: m), at: s.linkFreeAt + latency())
             case .announceVector:
-                s.machine.vectorAnnounced(SyncPlan.messages(vector(n), promised: n.registry.promises(now: now)))
+                s.machine.vectorAnnounced(SyncPlan.messages(vector(n), promised: n.registry.promises(to: id, now: now)))
                 n.registry.announced(id)
                 n.sessions[id] = s
             case .plan(let theirs, let q):

@@ -109,10 +109,14 @@ public struct SessionRegistry: Sendable {
     /// `id` announced its vector and now awaits its peer's.
     public mutating func announced(_ id: UInt64) { vectorPending.insert(id) }
 
-    /// The heads other sessions' peers announced, except from peers that broke a promise lately.
-    public mutating func promises(now: UInt64) -> [VersionVectorHead] {
+    /// The heads that the peers of sessions other than `id` announced, except from peers that
+    /// broke a promise lately. A session's own peer's heads are never among them: its vector can
+    /// arrive before this side announces (each side sends as soon as it is ready), and
+    /// announcing the peer's own heads back would tell it this node holds everything it has.
+    public mutating func promises(to id: UInt64, now: UInt64) -> [VersionVectorHead] {
         brokenPromises = brokenPromises.filter { now < $0.value &+ limits.brokenPromiseMillis }
-        return promised.sorted { $0.key < $1.key }.filter { running[$0.key].map { brokenPromises[$0.peer] == nil } ?? false }.flatMap(\.value)
+        return promised.sorted { $0.key < $1.key }
+            .filter { $0.key != id && running[$0.key].map { brokenPromises[$0.peer] == nil } ?? false }.flatMap(\.value)
     }
 
     /// `id`'s peer announced `heads`: they are promised to the other sessions while `id` runs.
