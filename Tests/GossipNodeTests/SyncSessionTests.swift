@@ -250,11 +250,37 @@ struct SessionRegistryTests {
         let fromP = VersionVectorHead(author: p, seq: 100_000, head: .zero), fromQ = VersionVectorHead(author: q, seq: 7, head: .zero)
         r.announced(a)
         r.received(vector: [fromP], for: a)  // before a's own announcement went out
-        #expect(r.promises(to: a, now: 0).isEmpty)
-        #expect(r.promises(to: b, now: 0) == [fromP])
+        let toA = r.promises(to: a, now: 0), toB = r.promises(to: b, now: 0)
+        #expect(toA.isEmpty)
+        #expect(toB == [fromP])
         r.received(vector: [fromQ], for: b)
-        #expect(r.promises(to: a, now: 0) == [fromQ])
-        #expect(r.promises(to: b, now: 0) == [fromP])
+        let toA2 = r.promises(to: a, now: 0), toB2 = r.promises(to: b, now: 0)
+        #expect(toA2 == [fromQ])
+        #expect(toB2 == [fromP])
+    }
+
+    /// A session that announced another session's promise as held owes its peer nothing up to
+    /// it: that peer sent nothing for it and broke no promise. The peer that promised and did not
+    /// deliver did.
+    @Test func aPeerIsNotBlamedForWhatThisNodeAnnouncedOnAPromise() {
+        var r = SessionRegistry()
+        guard case .success(let a) = r.open(peer: p, now: 0), case .success(let b) = r.open(peer: q, now: 0) else {
+            Issue.record("refused"); return
+        }
+        let author = Bytes32(w0: 3, w1: 0, w2: 0, w3: 0)
+        r.received(vector: [VersionVectorHead(author: author, seq: 100, head: .zero)], for: a)
+        let reliedOn = r.promises(to: b, now: 0)
+        #expect(reliedOn.map(\.seq) == [100])  // b announces seq 100 as held
+        r.received(vector: [VersionVectorHead(author: author, seq: 120, head: .zero)], for: b)
+        // b's peer sent nothing up to 100; it owes 101...120, which arrived.
+        let delivered = r.checkPromises(of: b, have: [author: 120], now: 5)
+        #expect(!delivered)
+        // Had they not arrived, b's peer broke its promise.
+        let short = r.checkPromises(of: b, have: [author: 100], now: 5)
+        #expect(short)
+        // a's peer delivered nothing of what it announced: broken.
+        let nothing = r.checkPromises(of: a, have: [author: 0], now: 5)
+        #expect(nothing)
     }
 
     @Test func theWatchdogNamesTheEarlierOfLifetimeAndStall() {

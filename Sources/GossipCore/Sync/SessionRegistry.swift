@@ -42,6 +42,9 @@ public struct SessionRegistry: Sendable {
     private var nextID: UInt64 = 0
     private var streaming: [StreamKey: UInt64] = [:]
     private var promised: [UInt64: [VersionVectorHead]] = [:]
+    /// Per session, the seqs it announced as held on other sessions' promises (its peer owes
+    /// nothing up to them).
+    private var reliedOn: [UInt64: [Bytes32: UInt64]] = [:]
     private var vectorPending: Set<UInt64> = []
     private var catchUps: [UInt64: UInt64] = [:]
     private var brokenPromises: [Bytes32: UInt64] = [:]
@@ -79,6 +82,7 @@ public struct SessionRegistry: Sendable {
         running[id] = nil
         streaming = streaming.filter { $0.value != id }
         promised[id] = nil
+        reliedOn[id] = nil
         vectorPending.remove(id)
         catchUps[id] = nil
     }
@@ -113,10 +117,15 @@ public struct SessionRegistry: Sendable {
     /// broke a promise lately. A session's own peer's heads are never among them: its vector can
     /// arrive before this side announces (each side sends as soon as it is ready), and
     /// announcing the peer's own heads back would tell it this node holds everything it has.
+    /// They are remembered as what `id` relies on: its peer is not expected to deliver them.
     public mutating func promises(to id: UInt64, now: UInt64) -> [VersionVectorHead] {
         brokenPromises = brokenPromises.filter { now < $0.value &+ limits.brokenPromiseMillis }
-        return promised.sorted { $0.key < $1.key }
+        let heads = promised.sorted { $0.key < $1.key }
             .filter { $0.key != id && running[$0.key].map { brokenPromises[$0.peer] == nil } ?? false }.flatMap(\.value)
+        if running[id] != nil {
+            reliedOn[id] = heads.reduce(into: [:]) { seqs, h in seqs[h.author] = max(seqs[h.author] ?? 0, h.seq) }
+        }
+        return heads
     }
 
     /// `id`'s peer announced `heads`: they are promised to the other sessions while `id` runs.
@@ -133,7 +142,9 @@ public struct SessionRegistry: Sendable {
     /// a promise was broken.
     public mutating func checkPromises(of id: UInt64, have: [Bytes32: UInt64], now: UInt64) -> Bool {
         guard let peer = running[id]?.peer, let heads = promised[id] else { return false }
-        guard heads.contains(where: { (have[$0.author] ?? 0) < $0.seq }) else { return false }
+        // What this node announced as held on another session's promise was never owed.
+        let relied = reliedOn[id] ?? [:]
+        guard heads.contains(where: { (have[$0.author] ?? 0) < $0.seq && (relied[$0.author] ?? 0) < $0.seq }) else { return false }
         brokenPromises[peer] = now
         return true
     }
