@@ -427,7 +427,7 @@ def part_catchup(limit: int | None) -> dict:
     runs = [catchup_run(limit) for _ in range(int(os.environ.get("GOSSIP_BENCH_RUNS", "3")))]
     median = sorted(runs, key=lambda r: r["entries_per_s"])[len(runs) // 2]
     out = dict(median)
-    out["runs"] = [{k: r[k] for k in ("seconds", "entries_per_s", "ratio", "cpu_seconds")} for r in runs]
+    out["runs"] = [{k: r[k] for k in ("seconds", "entries_per_s", "ratio", "cpu_seconds", "first_entry_s", "joiner_sessions")} for r in runs]
     log(f"  catch-up (median of {len(runs)}): {median['entries_per_s']} /s, ratio {median['ratio']} "
         f"(runs {' / '.join(str(r['ratio']) for r in runs)})")
     return out
@@ -465,6 +465,12 @@ def catchup_run(limit: int | None) -> dict:
                 raise RuntimeError(f"catch-up incomplete after 300 s: {s}")
             time.sleep(0.05)
         t = time.time() - t0
+        # Start-up share: when the first entries were stored, and how the joiner's sessions went
+        # (a session whose peer sent nothing shows as a broken promise and a later first entry).
+        first_entry = next((at for at, n in samples if n > 0), t)
+        jm = c.metrics(3)
+        sessions = {"dials": int(jm.get("gossip_node_sync_dials_total", 0)),
+                    "promises_broken": int(jm.get("gossip_node_promises_broken_total", 0))}
         holders_cpu = [proc_cpu_seconds(c.pid(i)) - a for i, a in zip((1, 2), holders_cpu0)]
         joiner_cpu = proc_cpu_seconds(c.pid(3))
         rss_after = [round(proc_rss_mib(c.pid(i)), 1) for i in c.nodes()]
@@ -478,6 +484,7 @@ def catchup_run(limit: int | None) -> dict:
         rate = info["entries"] / t
         return {"entries": info["entries"], "authors": 10, "payload_bytes_avg": info["payload_bytes"] // info["entries"],
                 "seconds": round(t, 2), "entries_per_s": round(rate), "limit_per_s": limit,
+                "first_entry_s": round(first_entry, 3), "joiner_sessions": sessions,
                 "ratio": round(rate / limit, 3) if limit else None, "samples": samples,
                 "import_entries_per_s": round(info["entries"] / import_s), "startup_with_100k_s": round(min(starts), 3),
                 "cpu_seconds": {"joiner": round(joiner_cpu, 2), "holder1": round(holders_cpu[0], 2), "holder2": round(holders_cpu[1], 2)},
@@ -1190,6 +1197,12 @@ def render(results: dict) -> str:
                      f"**{cu['ratio']}**" + (f" (the median of {len(cu['runs'])} runs; their ratios: {' / '.join(str(r['ratio']) for r in cu['runs'])})"
                                              if cu.get("runs") else "") + ". A node holding 100,000 entries starts (process start to `/readyz` 200: sockets bound, database answering) in "
                      f"{cu['startup_with_100k_s']} s."]
+        if cu.get("runs") and all("first_entry_s" in r for r in cu["runs"]):
+            sections += ["", "The first entries were stored " + " / ".join(f"{r['first_entry_s']} s" for r in cu["runs"])
+                         + " after the joining process started (per run); its sync dials "
+                         + " / ".join(str(r["joiner_sessions"]["dials"]) for r in cu["runs"])
+                         + ", sessions whose peer did not deliver what it announced (`promises_broken_total`) "
+                         + " / ".join(str(r["joiner_sessions"]["promises_broken"]) for r in cu["runs"]) + "."]
         if cu.get("cpu_seconds"):
             cs = cu["cpu_seconds"]
             sections += ["", f"CPU seconds during the catch-up ({cu['seconds']} s of wall time on {m.get('cores', '?')} cores): the joining "
