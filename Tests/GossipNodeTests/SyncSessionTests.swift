@@ -283,6 +283,21 @@ struct SessionRegistryTests {
         #expect(nothing)
     }
 
+    /// An author left out of the announcement (the node's own) is not relied on: the peer owes it.
+    @Test func anAuthorLeftOutOfTheAnnouncementIsStillOwed() {
+        var r = SessionRegistry()
+        guard case .success(let a) = r.open(peer: p, now: 0), case .success(let b) = r.open(peer: q, now: 0) else {
+            Issue.record("refused"); return
+        }
+        let own = Bytes32(w0: 9, w1: 0, w2: 0, w3: 0)
+        r.received(vector: [VersionVectorHead(author: own, seq: 50, head: .zero)], for: a)
+        let announced = r.promises(to: b, now: 0, except: own)
+        #expect(announced.isEmpty)
+        r.received(vector: [VersionVectorHead(author: own, seq: 50, head: .zero)], for: b)
+        let broken = r.checkPromises(of: b, have: [own: 10], now: 5)
+        #expect(broken)
+    }
+
     @Test func theWatchdogNamesTheEarlierOfLifetimeAndStall() {
         var r = SessionRegistry()
         guard case .success(let a) = r.open(peer: p, now: 0) else { return }

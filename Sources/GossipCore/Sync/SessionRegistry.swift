@@ -118,10 +118,13 @@ public struct SessionRegistry: Sendable {
     /// arrive before this side announces (each side sends as soon as it is ready), and
     /// announcing the peer's own heads back would tell it this node holds everything it has.
     /// They are remembered as what `id` relies on: its peer is not expected to deliver them.
-    public mutating func promises(to id: UInt64, now: UInt64) -> [VersionVectorHead] {
+    /// `except` is an author never announced on a promise (the node's own: it must be learned
+    /// for real), so its peer still owes it.
+    public mutating func promises(to id: UInt64, now: UInt64, except: Bytes32? = nil) -> [VersionVectorHead] {
         brokenPromises = brokenPromises.filter { now < $0.value &+ limits.brokenPromiseMillis }
         let heads = promised.sorted { $0.key < $1.key }
             .filter { $0.key != id && running[$0.key].map { brokenPromises[$0.peer] == nil } ?? false }.flatMap(\.value)
+            .filter { $0.author != except }
         if running[id] != nil {
             reliedOn[id] = heads.reduce(into: [:]) { seqs, h in seqs[h.author] = max(seqs[h.author] ?? 0, h.seq) }
         }

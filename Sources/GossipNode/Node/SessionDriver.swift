@@ -240,7 +240,7 @@ extension Node {
         let mine = await store.versionVector()
         // This node's own feed is never announced on a promise: it must be learned for real
         // before the start-up fence lifts (see ``runSession``).
-        let promised = registry.promises(to: id, now: now()).filter { $0.author != identity.publicKey }
+        let promised = registry.promises(to: id, now: now(), except: identity.publicKey)
         syncSessions[id]?.vectorAnnounced(SyncPlan.messages(mine, promised: promised))
     }
 
