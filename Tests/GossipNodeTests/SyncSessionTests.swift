@@ -239,14 +239,20 @@ struct SessionRegistryTests {
         #expect(after == [head])
     }
 
+    /// Opens a session with `p` and one with `q`.
+    func twoSessions(_ r: inout SessionRegistry) -> (UInt64, UInt64)? {
+        guard case .success(let a) = r.open(peer: p, now: 0), case .success(let b) = r.open(peer: q, now: 0) else {
+            Issue.record("refused"); return nil
+        }
+        return (a, b)
+    }
+
     /// Each side sends its vector when ready, so a session can hold its peer's vector before it
     /// announces its own (a joiner's two sessions, found by scripts/bench: both peers were told
     /// the joiner held everything, sent nothing, and the catch-up waited 2 s for the next sync).
     @Test func aSessionIsNeverPromisedItsOwnPeersHeads() {
         var r = SessionRegistry()
-        guard case .success(let a) = r.open(peer: p, now: 0), case .success(let b) = r.open(peer: q, now: 0) else {
-            Issue.record("refused"); return
-        }
+        guard let (a, b) = twoSessions(&r) else { return }
         let fromP = VersionVectorHead(author: p, seq: 100_000, head: .zero), fromQ = VersionVectorHead(author: q, seq: 7, head: .zero)
         r.announced(a)
         r.received(vector: [fromP], for: a)  // before a's own announcement went out
@@ -264,9 +270,7 @@ struct SessionRegistryTests {
     /// deliver did.
     @Test func aPeerIsNotBlamedForWhatThisNodeAnnouncedOnAPromise() {
         var r = SessionRegistry()
-        guard case .success(let a) = r.open(peer: p, now: 0), case .success(let b) = r.open(peer: q, now: 0) else {
-            Issue.record("refused"); return
-        }
+        guard let (a, b) = twoSessions(&r) else { return }
         let author = Bytes32(w0: 3, w1: 0, w2: 0, w3: 0)
         r.received(vector: [VersionVectorHead(author: author, seq: 100, head: .zero)], for: a)
         let reliedOn = r.promises(to: b, now: 0)
@@ -286,9 +290,7 @@ struct SessionRegistryTests {
     /// An author left out of the announcement (the node's own) is not relied on: the peer owes it.
     @Test func anAuthorLeftOutOfTheAnnouncementIsStillOwed() {
         var r = SessionRegistry()
-        guard case .success(let a) = r.open(peer: p, now: 0), case .success(let b) = r.open(peer: q, now: 0) else {
-            Issue.record("refused"); return
-        }
+        guard let (a, b) = twoSessions(&r) else { return }
         let own = Bytes32(w0: 9, w1: 0, w2: 0, w3: 0)
         r.received(vector: [VersionVectorHead(author: own, seq: 50, head: .zero)], for: a)
         let announced = r.promises(to: b, now: 0, except: own)
