@@ -70,6 +70,15 @@ public struct IngestReport: Sendable {
     public var invalidCount: Int { rejected.filter { !$0.isTransient && $0 != .fork && $0 != .quarantined && $0 != .blocked }.count }
 }
 
+/// What the rest of the node keeps of the log between writes: its digest and entry count.
+public struct LogSummary: Sendable, Equatable {
+    public var digest: Bytes32
+    public var entries: UInt64
+    /// The store's count of changes when this was read: of two summaries, the one with the
+    /// higher version is the newer (callers that read them concurrently keep that one).
+    public var version: UInt64
+}
+
 /// The signed append-only CRDT log of one node, in SQLite (WAL), with its derived views.
 ///
 /// The set of valid entries is a grow-only set: merge is union, so entries ingested in any
@@ -96,7 +105,10 @@ public actor LogStore {
     nonisolated let policy: Mutex<TrustPolicy>
     var clock = HybridLogicalClock()
     var held = HeldEntries()
-    var cachedDigest: Bytes32?
+    /// The digest of the version vector, until the log changes (every change sets it to nil).
+    var cachedDigest: Bytes32? { didSet { if cachedDigest == nil { changes &+= 1 } } }
+    /// Changes to the log since the store was opened (``LogSummary/version``).
+    var changes: UInt64 = 0
     let views: ViewWriter
     /// Set by replication while this node has not yet learned its own latest seq from peers.
     public private(set) var writeFence: String?
@@ -265,6 +277,10 @@ public actor LogStore {
     /// Entries served (of quarantined authors, those below the fork point).
     public func entryCount() -> UInt64 { heads.values.reduce(0) { $0 + $1.seq } }
 
+    /// The digest and the entry count, read in one turn of the store (one wait, not two, when
+    /// a peer's batch is being committed).
+    public func summary() -> LogSummary { LogSummary(digest: digest(), entries: entryCount(), version: changes) }
+
     public func head(of author: AuthorID) -> AuthorHead? { heads[author] }
 
     /// The stored seq of each of `authors` that has one (authors with nothing stored are
@@ -338,6 +354,13 @@ public actor LogStore {
     @discardableResult
     public func append(kind: String, key: String, payload: [UInt8], now: UInt64) throws(StoreError) -> Entry {
         try append(kind: kind, key: key, payload: payload, now: now, outboxRow: nil)
+    }
+
+    /// ``append(kind:key:payload:now:)`` and then, in the same turn of the store, the
+    /// ``summary()`` that includes the new entry (the API's write needs both).
+    public func appendSummarized(kind: String, key: String, payload: [UInt8], now: UInt64) throws(StoreError) -> (entry: Entry, summary: LogSummary) {
+        let e = try append(kind: kind, key: key, payload: payload, now: now)
+        return (e, summary())
     }
 
     /// ``append(kind:key:payload:now:)``, removing outbox row `outboxRow` in the same transaction.

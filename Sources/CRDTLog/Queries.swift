@@ -155,6 +155,12 @@ extension LogStore {
         return .nothing
     }
 
+    /// ``memories(_:)`` and ``pendingWrites()`` in one turn of the store: a recall waits once
+    /// (not twice) when a peer's batch is being committed.
+    public func memoriesAndPendingWrites(_ q: MemoryQuery) throws(StoreError) -> (memories: [Memory], pending: [PendingWrite]) {
+        (try memories(q), try pendingWrites())
+    }
+
     /// Full-text recall over the memories view, filtered, ranked by BM25 (or newest first).
     public func memories(_ q: MemoryQuery) throws(StoreError) -> [Memory] {
         var filterArgs: [SQLValue] = []

@@ -49,6 +49,26 @@ struct StoreTests {
         await reopened.close()
     }
 
+    @Test func aWriteComesBackWithTheSummaryThatIncludesItAndVersionsOrderSummaries() async throws {
+        let kp = Fixtures.keyPair(1)
+        let s = try Fixtures.store(identity: kp)
+        let empty = await s.summary()
+        #expect(empty.entries == 0)
+        let w = try await s.appendSummarized(kind: EntryKind.memory, key: "a", payload: Fixtures.memory("c", "x"), now: now)
+        #expect(w.summary.entries == 1)
+        #expect(w.summary.digest == (await s.versionVector()).digest)
+        #expect(w.summary.version > empty.version)
+        // Reading changes nothing: the same summary, the same version.
+        #expect(await s.summary() == w.summary)
+        // A peer's entries make a newer summary; a batch with nothing new does not.
+        let theirs = Fixtures.chain(Fixtures.keyPair(2), count: 3)
+        _ = try await s.ingest(theirs, now: now)
+        let after = await s.summary()
+        #expect(after.entries == 4 && after.version > w.summary.version && after.digest != w.summary.digest)
+        _ = try await s.ingest(theirs, now: now)
+        #expect(await s.summary() == after)
+    }
+
     @Test func localTimestampsStayMonotonicWhenTheWallClockGoesBack() async throws {
         let kp = Fixtures.keyPair(1)
         let s = try Fixtures.store(identity: kp)

@@ -24,8 +24,8 @@ extension APIHandlers {
         }
         q.limit = try intQuery(r, "limit", default: 20, range: 1...1000)
         do {
-            let ms = try await store.memories(q)
-            let pending = try await pendingMemories(matching: q)
+            let (ms, writes) = try await store.memoriesAndPendingWrites(q)
+            let pending = pendingMemories(matching: q, in: writes)
             let all = pending.map(\.json) + ms.map(APIResponse.memory)
             return APIResponse.json(.object(["memories": .array(Array(all.prefix(q.limit)))]))
         } catch { throw APIError(.serviceUnavailable, "storage_unavailable", "\(error)") }
@@ -34,11 +34,16 @@ extension APIHandlers {
     /// This node's memories still in the outbox (written during the start-up check) that match
     /// the query's filters, newest first; they read as `pending` with no id or seq yet.
     func pendingMemories(matching q: MemoryQuery) async throws -> [(key: String, json: JSONValue)] {
+        pendingMemories(matching: q, in: try await store.pendingWrites())
+    }
+
+    /// ``pendingMemories(matching:)`` among `writes` (the outbox, read with the query).
+    func pendingMemories(matching q: MemoryQuery, in writes: [PendingWrite]) -> [(key: String, json: JSONValue)] {
         let me = node.identity.publicKey
         guard q.author == nil || q.author == me else { return [] }
         let words = q.text.map { LogStore.words($0) } ?? []
         var out: [(key: String, json: JSONValue)] = []
-        for w in try await store.pendingWrites().reversed() where w.kind == EntryKind.memory {
+        for w in writes.reversed() where w.kind == EntryKind.memory {
             guard let m = MemoryPayload(json: w.payload) else { continue }
             if let c = q.category, m.category != c { continue }
             if let t = q.tag, !(m.tags ?? []).contains(t) { continue }

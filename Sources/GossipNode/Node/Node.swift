@@ -53,6 +53,8 @@ public actor Node {
     public internal(set) var metrics = NodeMetrics()
     var digest = Bytes32.zero
     var entryCount: UInt64 = 0
+    /// The ``LogSummary/version`` that `digest` and `entryCount` came from.
+    var summaryVersion: UInt64 = 0
     /// Datagrams to send; a task drains it into the socket (sending never blocks the cores).
     var udpOut: AsyncStream<AddressedEnvelope<ByteBuffer>>.Continuation?
     var socketAddresses: [String: SocketAddress] = [:]
@@ -273,9 +275,7 @@ public actor Node {
     /// Loads remembered peers, contacts them and the seeds, and fences writes until a first sync.
     func startUp() async {
         memoryReleaseAt = now() + GossipNodeDefaults.memoryReleaseAfterStartMillis
-        digest = await store.digest()
-        entryCount = await store.entryCount()
-        core.setLog(digest: digest, entries: entryCount)
+        adopt(await store.summary())
         let t = now()
         let remembered = (try? await store.rememberedPeers()) ?? []
         // Seeds given once are kept: a node started later without --seed still has its way in.

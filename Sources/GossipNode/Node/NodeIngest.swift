@@ -121,25 +121,36 @@ extension Node {
         if report.held > 0, !viaSync { perform(core.gap(from: peer, now: now())) }
     }
 
-    /// Bookkeeping after entries were stored (here or from a peer).
-    func afterStore(_ stored: [Entry], forks: Bool, from peer: Bytes32?, pushOn: Bool) async {
+    /// Bookkeeping after entries were stored (here or from a peer). `summary` is the store's
+    /// digest and count read with the entries' commit, when the caller has it.
+    func afterStore(_ stored: [Entry], forks: Bool, from peer: Bytes32?, pushOn: Bool, summary: LogSummary? = nil) async {
         guard !stored.isEmpty || forks else { return }
         lastStoreChangeAt = now()
         for e in stored { recentEntries.insert(e.encoded) }
-        digest = await store.digest()
-        entryCount = await store.entryCount()
-        core.setLog(digest: digest, entries: entryCount)
+        if let summary { adopt(summary) } else { adopt(await store.summary()) }
         if !stored.isEmpty { for c in subscribers.values { c.yield(()) } }
         guard pushOn, !stored.isEmpty else { return }
         perform(core.stored(stored.map { (key: EntryKey(author: $0.author, seq: $0.seq), encoded: $0.encoded) }, from: peer, now: now()))
     }
 
-    /// Signs and stores an entry of this node's own log, then pushes it.
-    public func write(kind: String, key: String, payload: [UInt8]) async throws(NodeWriteError) -> Entry {
-        let e: Entry
-        do { e = try await store.append(kind: kind, key: key, payload: payload, now: now()) } catch { throw .store(error) }
-        await afterStore([e], forks: false, from: nil, pushOn: true)
-        return e
+    /// Keeps the store's digest and count unless a newer summary was kept already (two writes
+    /// may come back from the store in one order and reach this actor in the other).
+    func adopt(_ s: LogSummary) {
+        guard s.version >= summaryVersion else { return }
+        summaryVersion = s.version
+        digest = s.digest
+        entryCount = s.entries
+        core.setLog(digest: digest, entries: entryCount)
+    }
+
+    /// Signs and stores an entry of this node's own log, then pushes it. The store is reached
+    /// first, without waiting for this actor (busy with a catch-up's bookkeeping, say); the
+    /// entry's digest and count come back with it, so the bookkeeping needs no second wait.
+    public nonisolated func write(kind: String, key: String, payload: [UInt8]) async throws(NodeWriteError) -> Entry {
+        let written: (entry: Entry, summary: LogSummary)
+        do { written = try await store.appendSummarized(kind: kind, key: key, payload: payload, now: now()) } catch { throw .store(error) }
+        await afterStore([written.entry], forks: false, from: nil, pushOn: true, summary: written.summary)
+        return written.entry
     }
 
     /// What became of a local write: signed and stored, or accepted into the outbox while the
@@ -151,7 +162,7 @@ extension Node {
 
     /// A local write that is never refused because of start-up: signed at once, or, while the
     /// start-up check runs, kept in the durable outbox (see ``PendingWrite``).
-    public func accept(kind: String, key: String, payload: [UInt8]) async throws(NodeWriteError) -> WriteOutcome {
+    public nonisolated func accept(kind: String, key: String, payload: [UInt8]) async throws(NodeWriteError) -> WriteOutcome {
         do {
             return .signed(try await write(kind: kind, key: key, payload: payload))
         } catch {
