@@ -22,13 +22,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import API_PORT, GOSSIP_PORT, ROOT, Cluster, enter_namespace, leave_namespace  # noqa: E402
+from cluster import API_PORT, GOSSIP_PORT, ROOT, Cluster, binary, enter_namespace, leave_namespace  # noqa: E402
 
 DOCS = os.path.join(ROOT, "docs")
 RESULTS = os.path.join(DOCS, "benchmarks.json")
 PLOTS = os.path.join(DOCS, "plots")
 WORK = os.path.join(ROOT, ".local", "bench")
-NODE = os.path.join(ROOT, ".build", "release", "gossip-node")
 BENCH = os.path.join(ROOT, ".build", "release", "gossip-bench")
 SERF_PORT = 7946
 SERF_RPC = 7373
@@ -306,7 +305,7 @@ def make_bundle(entries: int, authors: int, seed: int = 0) -> tuple[str, dict]:
 
 def import_bundle(c: Cluster, i: int, path: str) -> float:
     t0 = time.time()
-    r = subprocess.run([NODE, "import", "--data", c.node_dir(i), path], capture_output=True, text=True)
+    r = subprocess.run([binary(), "import", "--data", c.node_dir(i), path], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"import into node{i} failed: {r.stdout}{r.stderr}")
     return time.time() - t0
@@ -747,7 +746,7 @@ def part_sync() -> dict:
 
 def export_size(c: Cluster, i: int, author: str) -> int:
     """Bytes of the author's encoded entries on node i (an export, minus the bundle framing)."""
-    r = subprocess.run([NODE, "export", "--data", c.node_dir(i), "--author", author], capture_output=True, check=True)
+    r = subprocess.run([binary(), "export", "--data", c.node_dir(i), "--author", author], capture_output=True, check=True)
     body = r.stdout[len(b"gossip-node bundle 1\n"):]
     count, pos = 0, 0
     while pos + 4 <= len(body):
@@ -1732,11 +1731,11 @@ def join_gossip_node(n: int) -> dict:
     os.makedirs(c.dir, exist_ok=True)
     key = os.path.join(c.dir, "network.key")
     with open(key, "w") as f:
-        f.write(subprocess.run([NODE, "network-key"], capture_output=True, text=True, check=True).stdout)
+        f.write(subprocess.run([binary(), "network-key"], capture_output=True, text=True, check=True).stdout)
     os.chmod(key, 0o600)
     # n + 1 nodes in the cluster's table; the last joins later. Every node's seed is node 1
     # (node 1's is node 2): one seed, as a user would start them.
-    c.meta = {"nodes": n + 1, "bin": NODE, "profile": "lan", "extra": [], "seeds": True}
+    c.meta = {"nodes": n + 1, "bin": binary(), "profile": "lan", "extra": [], "seeds": True}
     c.save()
     c.enter()
     c.heal()
