@@ -22,49 +22,69 @@ public enum JSON {
 
     /// Compact JSON with object keys sorted: the same value always gives the same text.
     public static func serialize(_ v: JSONValue) -> String {
-        var out = ""
+        String(decoding: serializedBytes(v), as: UTF8.self)
+    }
+
+    /// ``serialize(_:)`` as UTF-8 bytes, written directly (what an API response or a payload
+    /// needs; building a `String` scalar by scalar was most of the cost of a large response).
+    public static func serializedBytes(_ v: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(v, into: &out)
         return out
     }
 
-    private static func write(_ v: JSONValue, into out: inout String) {
+    private static func write(_ v: JSONValue, into out: inout [UInt8]) {
         switch v {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .number(let n):
-            if n.rounded() == n, abs(n) < 9_007_199_254_740_992 { out += String(Int64(n)) } else { out += "\(n)" }
+            if n.rounded() == n, abs(n) < 9_007_199_254_740_992 { out.append(contentsOf: String(Int64(n)).utf8) } else { out.append(contentsOf: "\(n)".utf8) }
         case .string(let s): writeString(s, into: &out)
         case .array(let a):
-            out += "["
-            for (i, x) in a.enumerated() { if i > 0 { out += "," }; write(x, into: &out) }
-            out += "]"
+            out.append(UInt8(ascii: "["))
+            for (i, x) in a.enumerated() { if i > 0 { out.append(UInt8(ascii: ",")) }; write(x, into: &out) }
+            out.append(UInt8(ascii: "]"))
         case .object(let o):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (i, k) in o.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                writeString(k, into: &out); out += ":"; write(o[k]!, into: &out)
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                writeString(k, into: &out); out.append(UInt8(ascii: ":")); write(o[k]!, into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
+    /// A string with `"`, `\\` and control characters escaped; every other byte of its UTF-8 is
+    /// copied as it is, a run at a time.
+    private static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            var run = 0
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                run = i + 1
+                switch b {
+                case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
+                case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
+                case 0x0A: out.append(contentsOf: "\\n".utf8)
+                case 0x0D: out.append(contentsOf: "\\r".utf8)
+                case 0x09: out.append(contentsOf: "\\t".utf8)
+                default:
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 0x0F))
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
+
+    /// A lower-case hex digit of 0...15.
+    private static func hexDigit(_ x: UInt8) -> UInt8 { x < 10 ? 0x30 + x : 0x57 + x }
 
     private struct Parser {
         let bytes: [UInt8]

@@ -44,7 +44,7 @@ public struct Succession: Sendable, Hashable {
             "predecessor_head": .string(head.hex), "signature": .string(Hex.encode(sig)),
         ]
         if let host { o["host"] = .string(host) }
-        return Array(JSON.serialize(.object(o)).utf8)
+        return JSON.serializedBytes(.object(o))
     }
 
     /// Reads and checks a successor entry (already verified as signed by its author): seq 1,

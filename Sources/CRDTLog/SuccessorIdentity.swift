@@ -92,6 +92,6 @@ extension LogStore {
     static func datedBenchmark(_ e: Entry) -> [UInt8] {
         guard let v = try? JSON.parse(e.payload), case .object(var o) = v else { return e.payload }
         if o["recorded_at"] == nil { o["recorded_at"] = .string(RFC3339.format(millis: Int64(clamping: e.hlc.millis))) }
-        return Array(JSON.serialize(.object(o)).utf8)
+        return JSON.serializedBytes(.object(o))
     }
 }

@@ -33,7 +33,7 @@ public struct APIClient: Sendable {
     }
 
     public func get(_ path: String) throws -> Reply { try request("GET", path) }
-    public func post(_ path: String, json: JSONValue) throws -> Reply { try request("POST", path, body: Array(JSON.serialize(json).utf8)) }
+    public func post(_ path: String, json: JSONValue) throws -> Reply { try request("POST", path, body: JSON.serializedBytes(json)) }
     public func delete(_ path: String) throws -> Reply { try request("DELETE", path) }
 
     /// Sends one request and reads the whole reply.

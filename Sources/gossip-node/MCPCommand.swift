@@ -24,7 +24,7 @@ struct MCP: ParsableCommand {
     func run() throws {
         let api = try client.client()
         var server = MCPServer(version: GossipNodeVersion.current) { method, path, body in
-            let bytes = body.map { Array(JSON.serialize($0).utf8) } ?? []
+            let bytes = body.map { JSON.serializedBytes($0) } ?? []
             guard let reply = try? api.request(method, path, body: bytes) else { return nil }
             return (reply.status, reply.json)
         }

@@ -9,6 +9,18 @@ struct JSONTests {
         #expect(try JSON.parse(Array(JSON.serialize(v).utf8)) == v)
     }
 
+    /// The canonical text is a signed payload's bytes: escapes must never change. Control
+    /// characters other than \n, \r and \t as lower-case \u00xx, DEL and non-ASCII as they are.
+    @Test func escapesEveryControlCharacterAndCopiesTheRest() throws {
+        let text = "a\u{00}\u{01}\u{08}\t\n\u{0B}\u{0C}\r\u{1B}\u{1F} \"\\/\u{7F}é€😀z"
+        let expected = #""a\u0000\u0001\u0008\t\n\u000b\u000c\r\u001b\u001f \"\\/"# + "\u{7F}é€😀z\""
+        #expect(JSON.serialize(.string(text)) == expected)
+        #expect(JSON.serializedBytes(.object([text: .string(text)])) == Array(("{" + expected + ":" + expected + "}").utf8))
+        #expect(try JSON.parse(JSON.serializedBytes(.string(text))) == .string(text))
+        #expect(JSON.serialize(.string("")) == #""""#)
+        #expect(JSON.serialize(.array([.string("\""), .string("\\"), .string("\n")])) == #"["\"","\\","\n"]"#)
+    }
+
     @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "\"\u{01}\"", "tru", "{} {}", "\"\\ud800\"", "1e999"])
     func rejectsMalformed(_ text: String) {
         #expect(throws: JSON.ParseError.self) { try JSON.parse(Array(text.utf8)) }

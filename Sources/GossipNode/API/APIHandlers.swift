@@ -51,7 +51,7 @@ struct APIHandlers: Sendable {
     /// Signs and stores one entry of this node's log with `payload` (a typed payload's JSON), or,
     /// during the start-up check, accepts it into the durable outbox: never refused for start-up.
     func write(kind: String, key: String, payload: JSONValue) async throws -> Node.WriteOutcome {
-        let bytes = Array(JSON.serialize(payload).utf8)
+        let bytes = JSON.serializedBytes(payload)
         guard bytes.count <= LogLimits.maxPayloadBytes else {
             throw APIError(.contentTooLarge, "payload_too_large", "the entry is \(bytes.count) bytes, the limit is \(LogLimits.maxPayloadBytes)")
         }

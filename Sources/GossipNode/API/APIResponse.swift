@@ -6,8 +6,9 @@ import Wire
 /// Builders for the API's JSON answers.
 enum APIResponse {
     static func json(_ v: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        var buffer = ByteBuffer(string: JSON.serialize(v))
-        buffer.writeString("\n")
+        var bytes = JSON.serializedBytes(v)
+        bytes.append(UInt8(ascii: "\n"))
+        let buffer = ByteBuffer(bytes: bytes)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 
