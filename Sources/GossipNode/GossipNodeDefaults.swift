@@ -25,6 +25,11 @@ public enum GossipNodeDefaults {
     public static let compactionStepRows = 200
     /// How long no entry must be stored before the search index is merged (see ``Node/runRetention()``).
     public static let searchIndexQuietMillis: UInt64 = 30_000
+    /// Member records learned or changed are saved together at most this often: a join wave
+    /// brings a member at a time, and saving each alone cost a durable write apiece (one
+    /// `fdatasync` per member learned). A crash loses at most this much of the list, which the
+    /// seeds and the other members give back.
+    public static let peerSaveDelayMillis: UInt64 = 1_000
 }
 
 extension GossipNodeDefaults {

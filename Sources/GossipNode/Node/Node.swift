@@ -84,9 +84,12 @@ public actor Node {
     /// ``releaseMemory()``.
     var memoryReleaseAt: UInt64?
     /// Member records waiting to be saved (nil: forget), at most one per member known (bounded by
-    /// ``SWIMConfiguration/maxMembers``); written together by one task.
+    /// ``SWIMConfiguration/maxMembers``); written together in one transaction at `peerSaveAt`, at
+    /// most once per ``GossipNodeDefaults/peerSaveDelayMillis`` (the last save was at
+    /// `lastPeerSaveAt`), and on leaving.
     var peerChanges: [Bytes32: RememberedPeer?] = [:]
-    var peerFlushScheduled = false
+    var peerSaveAt: UInt64?
+    var lastPeerSaveAt: UInt64?
     /// Sessions waiting to announce a version vector until no session awaits its peer's.
     var vectorWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     /// The specific address gossip is bound to, which TCP dials start from (nil for a wildcard).
@@ -311,6 +314,7 @@ public actor Node {
         subscribers.removeAll()
         for t in sessions.values { t.cancel() }
         for t in seedDials { t.cancel() }
+        await savePeerChanges()
         // Give the goodbye datagrams a moment to be written.
         try? await Task.sleep(for: .milliseconds(50))
     }
@@ -333,6 +337,7 @@ public actor Node {
     func nextDeadline(now t: UInt64) -> UInt64 {
         var due = core.nextDeadline(now: t)
         if let m = memoryReleaseAt { due = min(due, m) }
+        if let p = peerSaveAt { due = min(due, p) }
         return due
     }
 
@@ -357,6 +362,7 @@ public actor Node {
     func tick() async {
         let t = now()
         perform(core.tick(now: t))
+        if let p = peerSaveAt, t >= p { await savePeerChanges() }
         if let m = memoryReleaseAt, t >= m {
             if registry.count > 0 { memoryReleaseAt = t + GossipNodeDefaults.memoryReleaseDelayMillis } else { await releaseMemory() }
         }
@@ -417,20 +423,34 @@ public actor Node {
         }
     }
 
-    /// Queues a member's record to be saved (nil: forgotten); one task writes everything queued
-    /// in one transaction, so a join that brings dozens of members costs one durable write.
+    /// Queues a member's record to be saved (nil: forgotten). The first change after a quiet
+    /// spell is written at once (a node's first member, its seed, is on disk as soon as it joined);
+    /// what follows within ``GossipNodeDefaults/peerSaveDelayMillis`` of that write waits for the
+    /// timer and goes in one transaction, so a join wave that brings a hundred members one by one
+    /// costs a few durable writes, not one each.
     private func rememberPeer(_ id: Bytes32, _ peer: RememberedPeer?) {
         peerChanges[id] = .some(peer)
-        guard !peerFlushScheduled else { return }
-        peerFlushScheduled = true
-        Task { await self.flushPeerChanges() }
+        guard peerSaveAt == nil else { return }
+        let t = now()
+        if let last = lastPeerSaveAt, t < last + GossipNodeDefaults.peerSaveDelayMillis {
+            peerSaveAt = last + GossipNodeDefaults.peerSaveDelayMillis
+        } else {
+            peerSaveAt = t
+            Task { await self.savePeerChanges() }
+        }
     }
 
-    private func flushPeerChanges() async {
+    /// Writes the queued member records now (the first change after a quiet spell, the timer, a
+    /// node leaving).
+    func savePeerChanges() async {
+        peerSaveAt = nil
+        guard !peerChanges.isEmpty else { return }
+        lastPeerSaveAt = now()
         let changes = peerChanges
         peerChanges.removeAll()
-        peerFlushScheduled = false
-        try? await store.updatePeers(changes)
+        do { try await store.updatePeers(changes) } catch {
+            log.warning("could not save the member list", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: - Status
