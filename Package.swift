@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", path: "Modules/CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+        // Points Swift concurrency's global executor at the node's event loops (see EventLoopExecutor).
+        .target(name: "CExecutorHook"),
         .target(name: "Wire", dependencies: ["CSodium"], swiftSettings: strictSettings),
         .target(name: "CRDTLog", dependencies: ["Wire", "CSQLite"], swiftSettings: strictSettings),
         // The protocol cores (membership, replication, sync plan, quotas): sans-IO, no NIO, no
@@ -44,7 +46,7 @@ let package = Package(
         .target(
             name: "GossipNode",
             dependencies: [
-                "GossipCore", "GossipClient", "CRDTLog", "Wire",
+                "GossipCore", "GossipClient", "CRDTLog", "Wire", "CExecutorHook",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

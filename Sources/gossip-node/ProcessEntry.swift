@@ -1,5 +1,6 @@
 import ArgumentParser
 import GossipClient
+import GossipNode
 
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +17,7 @@ import Darwin
 @main
 enum ProcessEntry {
     static func main() async {
+        if CommandLine.arguments.dropFirst().first == "run" { EventLoopExecutor.install() }
         await run(Array(CommandLine.arguments.dropFirst()))
     }
 

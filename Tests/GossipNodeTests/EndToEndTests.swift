@@ -81,6 +81,8 @@ struct EndToEndTests {
         #expect(metrics.contains(#"gossip_node_api_refused_total{reason="unsupported_media_type"} 1"#))
         #expect(metrics.contains(#"gossip_node_api_refused_total{reason="host_not_allowed"} 2"#))
         #expect(metrics.contains(#"gossip_node_api_refused_total{reason="origin_not_allowed"} 1"#))
+        // The process runs its tasks on the event loops (EventLoopExecutor's hook took).
+        #expect(metrics.contains("gossip_node_tasks_on_event_loops 1\n"))
         // Nothing the page sent was written.
         let all = String(decoding: try n.client.get("/v1/memories").body, as: UTF8.self)
         #expect(all.components(separatedBy: "from a web page").count == 2)

@@ -68,6 +68,8 @@ enum PrometheusText {
             metric("database_bytes", "Size of the database file, by use (free pages are handed back by incremental vacuum).", "gauge",
                    [("{use=\"total\"}", Double(r.databaseBytes)), ("{use=\"free\"}", Double(r.freeBytes))])
         }
+        metric("tasks_on_event_loops", "1 when the node's tasks run on the event loops that read their input (the default), 0 when on the runtime's thread pool (GOSSIP_NODE_EXECUTOR=threads).",
+               "gauge", [("", EventLoopExecutor.isInstalled ? 1 : 0)])
         metric("build_info", "The running build (always 1).", "gauge",
                [("{version=\"\(GossipNodeVersion.current)\",protocol=\"\(WireLimits.protocolVersions.upperBound)\"}", 1)])
         out += node.apiMetrics.render(prefix: "gossip_node_")

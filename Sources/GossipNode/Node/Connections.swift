@@ -106,7 +106,7 @@ extension Node {
             return
         }
         log.debug("sync: the replication core asks for a session", metadata: ["peer": "\(peer.hex.prefix(12))"])
-        sessions[peer] = Task { await self.dial(address: address, expected: peer) }
+        sessions[peer] = Task(executorPreference: EventLoopExecutor.background) { await self.dial(address: address, expected: peer) }
     }
 
     /// Dials `address`, runs the handshake (insisting on `expected` when given) and a session.

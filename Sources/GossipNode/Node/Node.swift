@@ -201,13 +201,15 @@ public actor Node {
                 try await server.executeThenClose { inbound in
                     try await withThrowingDiscardingTaskGroup { connections in
                         for try await connection in inbound {
-                            connections.addTask { await self.accept(connection) }
+                            // Sync sessions (a catch-up's transactions among them) run on the runtime's
+                            // pool, not on the event loops that serve datagrams and the API.
+                            connections.addTask(executorPreference: EventLoopExecutor.background) { await self.accept(connection) }
                         }
                     }
                 }
             }
             tasks.addTask { await self.runTimer() }
-            tasks.addTask { await self.runRetention() }
+            tasks.addTask { await withTaskExecutorPreference(EventLoopExecutor.background) { await self.runRetention() } }
             if let discovery = configuration.discovery {
                 tasks.addTask {
                     // Blocking reads (a command, a file) run off the actor.
@@ -390,7 +392,7 @@ public actor Node {
     func dialSeed(_ address: String) {
         guard let seed = HostPort(address), !dialing.contains(seed.description) else { return }
         seedDials.removeAll { $0.isCancelled }
-        seedDials.append(Task { await self.dial(address: seed, expected: nil) })
+        seedDials.append(Task(executorPreference: EventLoopExecutor.background) { await self.dial(address: seed, expected: nil) })
         if seedDials.count > 64 { seedDials.removeFirst(seedDials.count - 64) }
     }
 

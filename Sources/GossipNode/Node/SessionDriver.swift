@@ -257,7 +257,8 @@ extension Node {
     func inFlight(_ batch: [[UInt8]], after previous: InFlightBatch?, from peer: Bytes32) -> InFlightBatch {
         let since = DispatchTime.now().uptimeNanoseconds
         let verifying = Task { await Self.verifyForSession(batch) }
-        let stored = Task {
+        // The batch's transaction is the long blocking part of a catch-up: off the event loops.
+        let stored = Task(executorPreference: EventLoopExecutor.background) {
             _ = await previous?.stored.value
             let t0 = DispatchTime.now().uptimeNanoseconds
             let checked = await verifying.value
