@@ -1124,9 +1124,11 @@ def render(results: dict) -> str:
                      "lists every other alive. Then one more node joins the running N: time until all N + 1 list each other.",
                      "gossip-node `--profile lan`; Serf's defaults (LAN) with encryption on (`-encrypt`), each agent started",
                      "with `-join` to the first (which Serf needs listening first, so its clock starts with the first agent,",
-                     "as gossip-node's does). Both polled the same way: one kept connection per node (gossip-node's",
-                     "`/v1/status`, Serf's own RPC `members`), one request at a time, round after round; the longest",
-                     "round is the resolution. Both systems run in turns in the same run on the same machine; the figures",
+                     "as gossip-node's does). Both polled the same way: one kept connection per node asking for its member",
+                     "list (gossip-node's `/v1/peers`, Serf's own RPC `members`), every node asked at once and the answers",
+                     "read as they come, round after round; the longest round is the resolution. A member counts when",
+                     "listed `alive` (gossip-node's `suspect` does not count; Serf's list says `alive` for a member its",
+                     "memberlist suspects). Both systems run in turns in the same run on the same machine; the figures",
                      f"are the median of {runs} runs (each run's figures in docs/benchmarks.json).", "",
                      "| N | gossip-node, all | Serf, all | ratio | one more: gossip-node | Serf | ratio | poll round ≤ |",
                      "|---|---|---|---|---|---|---|---|"]
@@ -1438,9 +1440,12 @@ def missed_notes(results: dict) -> list[str]:
                 cpu = (f" While the events spread, the {n} nodes used {r['gossip_node_cpu_ms_per_event']} ms of CPU per event in all "
                        f"({r['gossip_node_cpu_busy']:.0%} of the cores over the run, idle work included; Serf's agents "
                        f"{r['serf_cpu_ms_per_event']} ms, {r['serf_cpu_busy']:.0%}): {r['gossip_node_cpu_ms_per_event'] / int(n):.1f} ms per node "
-                       "per event (a few datagrams in and out, one verification, one transaction, the event stream), most of it, "
-                       "in a profile, thread hand-offs between the socket's event loop, the node's actor and the store and the "
-                       "kernel's scheduling, so the last hop waits for the cores.")
+                       "per event (a few datagrams in and out, one verification, one transaction, the event stream), so the "
+                       "last hop waits for the cores. Until 4c23721 most of it was, in a profile, thread hand-offs between the "
+                       "socket's event loop, the node's actor and the store and the kernel's scheduling; since then a datagram is "
+                       "handled on the event loop that read it (an A/B of one build at 128 nodes, the pool against the loops: "
+                       "p50 118-138 against 81-88 ms, CPU per event 257-303 against 203 ms; GOSSIP_NODE_EXECUTOR=threads "
+                       "restores the pool).")
             notes.append(f"- **Propagation at N = {n} (p50 {r['gossip_node_p50_ms']} ms, p99 {r['gossip_node_p99_ms']} ms; Serf "
                          f"{r['serf_p50_ms']} / {r['serf_p99_ms']} ms).** Above 64 nodes a writer no longer pushes to everyone: "
                          "each hop pushes to ceil(ln N) + 2 random peers (7 at 128) and the ring successor, about three hops to "
@@ -1495,8 +1500,12 @@ def missed_notes(results: dict) -> list[str]:
                 if busy > 0.7:
                     text += ("The cores are saturated, so every node's datagrams (and its API, which the poll asks) wait for "
                              "CPU: a join wave costs each node a datagram per member in and out (records, greetings, gossip), "
-                             "and each datagram passes from the socket's event loop to the node's actor and back (two thread "
-                             "hops), several times Serf's CPU per datagram.")
+                             "several times Serf's CPU per datagram (until 4c23721 each also passed from the socket's event loop "
+                             "to the node's actor and back, two thread hops; until 37f6ee8 each member learned cost a durable "
+                             "write, 15,842 fdatasyncs in one 128-node join). Its last seconds, in one run's logs: probes that "
+                             "time out while the cores are saturated suspect the busiest members (the seed first), 231 "
+                             "suspicions in all, and a suspected member is listed `suspect`, not `alive`, until its refutation "
+                             "has spread.")
                 else:
                     text += ("The cores are not saturated: the time goes to gossip rounds (members that joined at the same "
                              "moment learn of each other from a third member's gossip or greeting) and to starting the "
