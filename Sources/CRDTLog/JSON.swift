@@ -47,9 +47,9 @@ public enum JSON {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            for (i, k) in o.keys.sorted().enumerated() {
+            for (i, (k, value)) in o.sorted(by: { $0.key < $1.key }).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(k, into: &out); out.append(UInt8(ascii: ":")); write(o[k]!, into: &out)
+                writeString(k, into: &out); out.append(UInt8(ascii: ":")); write(value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
