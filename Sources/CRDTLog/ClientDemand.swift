@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Counts a client's requests to the store in progress (the local API's reads and writes of
-/// the log), so that a long transaction from a peer's batch can end early and let them in.
+/// Counts a client's requests to the store in progress (the local API's writes, and reads that
+/// go through the store rather than the ``ReadConnection``), so that a long transaction from a
+/// peer's batch can end early and let them in.
 ///
 /// A catch-up commits a peer's entries in transactions of up to a frame's batch (about 2,300
 /// entries, tens of ms). A client's write or recall that arrives meanwhile would wait for the

@@ -94,6 +94,8 @@ public actor LogStore {
     public nonisolated let configuration: StoreConfiguration
     /// Client requests in progress (marked by the API); see ``ClientDemand``.
     public nonisolated let clientDemand = ClientDemand()
+    /// The local API's reads of the views during a catch-up (``ReadConnection``).
+    nonisolated let reader: ReadConnection
     /// Per author, the contiguous entries served: everything stored, except that an author
     /// quarantined for forking is served only below its fork point.
     var heads: [AuthorID: AuthorHead] = [:]
@@ -155,6 +157,7 @@ public actor LogStore {
         self.configuration = configuration
         views = ViewWriter(db: db, schema: "main")
         try Schema.migrate(db)
+        reader = ReadConnection(path: path)
         var loadedHeads: [AuthorID: AuthorHead] = [:]
         var loadedQuarantine: Set<AuthorID> = []
         var loadedForkPoints: [AuthorID: UInt64] = [:]
@@ -211,6 +214,7 @@ public actor LogStore {
 
     /// Closes the database. Further calls fail with a storage error.
     public func close() {
+        reader.close()
         checkpointer.close()
         sqlite3_wal_hook(db.handle, nil, nil)
         db.close()
@@ -241,10 +245,12 @@ public actor LogStore {
     /// Background checkpoints run to the end, and those that failed.
     var walCheckpoints: (completed: UInt64, failed: UInt64) { checkpointer.counts }
 
-    /// Frees the connection's page cache (up to 64 MiB after a big catch-up or a verify); it
-    /// fills again from the OS's file cache as needed.
+    /// Frees the connection's page cache (up to 64 MiB after a big catch-up or a verify; it
+    /// fills again from the OS's file cache as needed) and closes the read connection a
+    /// catch-up opened (reads go through the store again).
     public func releaseMemory() {
         try? db.execute("PRAGMA shrink_memory")
+        reader.release()
     }
 
     /// Removes every trace of a blocked author.
@@ -472,6 +478,8 @@ public actor LogStore {
             let ac = a.kind == EntryKind.checkpoint, bc = b.kind == EntryKind.checkpoint
             return ac != bc ? ac : a.seq < b.seq
         }
+        // A catch-up: the API's reads of the views go to their own connection meanwhile.
+        if yieldingToClients, valid.count >= Self.readConnectionBatchEntries { reader.activate() }
         let before = (heads, quarantined, forkPoints, clock)
         let retentionBefore = (checkpoints, pending, compactedBelow)
         do {

@@ -33,7 +33,10 @@ extension LogStore {
     }
 
     /// The writes waiting to be signed, in acceptance order.
-    public func pendingWrites() throws(StoreError) -> [PendingWrite] {
+    public func pendingWrites() throws(StoreError) -> [PendingWrite] { try pendingWrites(db: db) }
+
+    /// ``pendingWrites()`` on connection `db`.
+    nonisolated func pendingWrites(db: SQLiteDatabase) throws(StoreError) -> [PendingWrite] {
         do {
             return try db.query("SELECT id, kind, key, payload, accepted_at FROM outbox ORDER BY id").compactMap { r in
                 guard let id = r[0].int, let kind = r[1].text, let key = r[2].text else { return nil }

@@ -83,7 +83,7 @@ public struct BenchmarkSummary: Sendable, Hashable {
 }
 
 extension LogStore {
-    private func trustFilter(column: String, into args: inout [SQLValue]) -> String? {
+    private nonisolated func trustFilter(column: String, into args: inout [SQLValue]) -> String? {
         let p = trustPolicy
         guard !p.trusted.isEmpty else { return nil }
         let authors = Array(p.trustedAuthors)
@@ -132,7 +132,7 @@ extension LogStore {
     }
 
     /// Each word quoted (no FTS5 operator gets through) and OR-ed; nil when the text has no words.
-    func textPlan(_ text: String) throws(SQLiteError) -> TextPlan? {
+    nonisolated func textPlan(_ text: String, db: SQLiteDatabase) throws(SQLiteError) -> TextPlan? {
         let words = Self.words(text)
         guard !words.isEmpty else { return nil }
         // Document frequency, counted only up to the threshold: cheap however common the word.
@@ -162,7 +162,10 @@ extension LogStore {
     }
 
     /// Full-text recall over the memories view, filtered, ranked by BM25 (or newest first).
-    public func memories(_ q: MemoryQuery) throws(StoreError) -> [Memory] {
+    public func memories(_ q: MemoryQuery) throws(StoreError) -> [Memory] { try memories(q, db: db) }
+
+    /// ``memories(_:)`` on connection `db` (the store's own, or the ``ReadConnection``).
+    nonisolated func memories(_ q: MemoryQuery, db: SQLiteDatabase) throws(StoreError) -> [Memory] {
         var filterArgs: [SQLValue] = []
         var conditions: [String] = []
         if let c = q.category { conditions.append("m.category = ?"); filterArgs.append(.text(c)) }
@@ -177,7 +180,7 @@ extension LogStore {
         do {
             let inner: String, match: String, order: String
             var window: Int
-            switch try q.text.flatMap(textPlan) {
+            switch try q.text.map({ (t: String) throws(SQLiteError) in try textPlan(t, db: db) }) ?? nil {
             case .nothing?: return []
             case .ranked(let m)?:
                 // FTS5's fast path: ORDER BY rank with a LIMIT, then join and filter.
@@ -215,7 +218,7 @@ extension LogStore {
         } catch { throw .storage(error) }
     }
 
-    private func memory(from row: [SQLValue]) -> Memory? {
+    private nonisolated func memory(from row: [SQLValue]) -> Memory? {
         guard let author = row[6].blob.flatMap(Bytes32.init), let id = row[9].blob.flatMap(Bytes32.init) else { return nil }
         let tags = (try? JSON.parse(Array((row[3].text ?? "[]").utf8)))?.arrayValue?.compactMap(\.stringValue) ?? []
         return Memory(key: row[0].text ?? "", category: row[1].text ?? "", content: row[2].text ?? "", tags: tags,
@@ -227,6 +230,11 @@ extension LogStore {
     /// The merged breaker state per provider/model: the latest event by HLC among the authors
     /// considered (all, or trusted only), ties broken by author id.
     public func breakers(provider: String? = nil, model: String? = nil, trustedOnly: Bool = false, nowMillis: Int64) throws(StoreError) -> [BreakerStatus] {
+        try breakers(provider: provider, model: model, trustedOnly: trustedOnly, nowMillis: nowMillis, db: db)
+    }
+
+    /// ``breakers(provider:model:trustedOnly:nowMillis:)`` on connection `db`.
+    nonisolated func breakers(provider: String?, model: String?, trustedOnly: Bool, nowMillis: Int64, db: SQLiteDatabase) throws(StoreError) -> [BreakerStatus] {
         var args: [SQLValue] = []
         var conditions: [String] = []
         if let p = provider { conditions.append("provider = ?"); args.append(.text(p)) }
@@ -257,6 +265,13 @@ extension LogStore {
     /// Benchmark aggregates over observations no older than `maxAgeSeconds`.
     public func benchmarks(provider: String? = nil, model: String? = nil, metric: String? = nil, maxAgeSeconds: Int64 = 86_400,
                            trustedOnly: Bool = false, nowMillis: Int64) throws(StoreError) -> [BenchmarkSummary] {
+        try benchmarks(provider: provider, model: model, metric: metric, maxAgeSeconds: maxAgeSeconds, trustedOnly: trustedOnly,
+                       nowMillis: nowMillis, db: db)
+    }
+
+    /// ``benchmarks(provider:model:metric:maxAgeSeconds:trustedOnly:nowMillis:)`` on connection `db`.
+    nonisolated func benchmarks(provider: String?, model: String?, metric: String?, maxAgeSeconds: Int64, trustedOnly: Bool,
+                                nowMillis: Int64, db: SQLiteDatabase) throws(StoreError) -> [BenchmarkSummary] {
         var args: [SQLValue] = [.int(nowMillis - maxAgeSeconds * 1000)]
         var conditions = ["recorded_at >= ?"]
         if let p = provider { conditions.append("provider = ?"); args.append(.text(p)) }

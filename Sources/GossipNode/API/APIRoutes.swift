@@ -43,6 +43,14 @@ public struct APIRoute: Sendable {
         path.hasPrefix("/v1/memories") || path.hasPrefix("/v1/breakers") || path.hasPrefix("/v1/benchmarks")
     }
 
+    /// A read of the views that goes to the store's read connection during a catch-up (``LogStore/recall(_:)``,
+    /// ``LogStore/readBreakers(provider:model:trustedOnly:nowMillis:)``,
+    /// ``LogStore/readBenchmarks(provider:model:metric:maxAgeSeconds:trustedOnly:nowMillis:)``):
+    /// it never waits for a peer's batch, so none needs to end early for it.
+    var readsOwnConnection: Bool {
+        method == "GET" && ["/v1/memories", "/v1/breakers", "/v1/benchmarks"].contains(path)
+    }
+
     /// The names of the path's `{param}`s, in order.
     var parameterNames: [String] {
         path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
@@ -87,10 +95,13 @@ public enum APIRoutes {
             let name = "\(route.method) \(route.path)"
             guard let method = HTTPRequest.Method(route.method) else { continue }
             let clientUse = route.isClientUse
+            let readsOwnConnection = route.readsOwnConnection
             router.on(RouterPath(route.routerPath), method: method) { request, context in
                 let started = ContinuousClock.now
-                if clientUse { node.store.clientDemand.begin() }
-                defer { if clientUse { node.store.clientDemand.end() } }
+                // A read on the read connection (during a catch-up) waits for no batch.
+                let marks = clientUse && !(readsOwnConnection && node.store.readsUseOwnConnection)
+                if marks { node.store.clientDemand.begin() }
+                defer { if marks { node.store.clientDemand.end() } }
                 func seconds() -> Double {
                     let d = ContinuousClock.now - started
                     return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18

@@ -13,7 +13,7 @@ extension APIHandlers {
 
     func getBreakers(_ r: Request) async throws -> Response {
         do {
-            let bs = try await store.breakers(provider: query(r, "provider"), model: query(r, "model"), trustedOnly: try trustedOnly(r), nowMillis: nowMillis)
+            let bs = try await store.readBreakers(provider: query(r, "provider"), model: query(r, "model"), trustedOnly: try trustedOnly(r), nowMillis: nowMillis)
             return APIResponse.json(.object(["breakers": .array(bs.map(APIResponse.breaker))]))
         } catch let e as APIError { throw e } catch { throw APIError(.serviceUnavailable, "storage_unavailable", "\(error)") }
     }
@@ -29,7 +29,7 @@ extension APIHandlers {
         let window = max(1, Int(clamping: node.configuration.retention.benchmarkWindowMillis / 1000))
         let maxAge = try intQuery(r, "max_age", default: min(86_400, window), range: 1...window)
         do {
-            let bs = try await store.benchmarks(provider: query(r, "provider"), model: query(r, "model"), metric: query(r, "metric"),
+            let bs = try await store.readBenchmarks(provider: query(r, "provider"), model: query(r, "model"), metric: query(r, "metric"),
                                                 maxAgeSeconds: Int64(maxAge), trustedOnly: try trustedOnly(r), nowMillis: nowMillis)
             return APIResponse.json(.object(["benchmarks": .array(bs.map(APIResponse.benchmark))]))
         } catch let e as APIError { throw e } catch { throw APIError(.serviceUnavailable, "storage_unavailable", "\(error)") }

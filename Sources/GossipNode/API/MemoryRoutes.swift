@@ -24,7 +24,7 @@ extension APIHandlers {
         }
         q.limit = try intQuery(r, "limit", default: 20, range: 1...1000)
         do {
-            let (ms, writes) = try await store.memoriesAndPendingWrites(q)
+            let (ms, writes) = try await store.recall(q)
             let pending = pendingMemories(matching: q, in: writes)
             let all = pending.map(\.json) + ms.map(APIResponse.memory)
             return APIResponse.json(.object(["memories": .array(Array(all.prefix(q.limit)))]))
