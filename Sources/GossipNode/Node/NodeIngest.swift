@@ -106,6 +106,12 @@ extension Node {
         } while !pending.isEmpty
         metrics.ingestSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         metrics.ingestBatches += 1
+        // A catch-up-sized batch (a session's, or a burst of pushes) sent reads to their own
+        // connection: the memory release that closes it again is due after it.
+        if store.readsUseOwnConnection, memoryReleaseAt == nil {
+            memoryReleaseAt = now() + GossipNodeDefaults.memoryReleaseDelayMillis
+            scheduleTick()
+        }
         return report
     }
 
