@@ -314,6 +314,39 @@ extension LogStore {
             try syncMode(full: false)
             try db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
             try db.execute("PRAGMA incremental_vacuum")
+            searchIndexRowsAfterMerge = try searchIndexRows()
+        } catch { throw .storage(error) }
+    }
+
+    /// The full-text index grows past this many times its size after the last merge, plus
+    /// ``StoreConfiguration/searchIndexSlackRows``, before a busy node merges it (``searchIndexNeedsMerge()``).
+    public static let searchIndexGrowthFactor: Int64 = 2
+
+    /// Whether the full-text index has grown past ``searchIndexGrowthFactor`` times its size after
+    /// its last merge (plus ``StoreConfiguration/searchIndexSlackRows``), and is small enough to
+    /// merge between two writes (at most ``StoreConfiguration/searchIndexBusyMergeMaxRows``).
+    /// Every rewrite or retraction of a memory leaves its old row's tokens in the index as a
+    /// delete marker until the segment holding them is merged into the oldest one; under a steady
+    /// stream of rewrites FTS5's own automerge leaves most of them in place (a node that took
+    /// 200,000 writes over 10,000 keys held 604 pages of index for 112 when merged), and a node
+    /// that is never quiet for long never reaches the quiet merge. The first call after opening
+    /// takes the index's size as it is.
+    ///
+    /// The merge is one `optimize` (``optimizeSearchIndex()``), which holds the store for its
+    /// run, about 0.1 ms per page (80 ms for those 604 pages). FTS5's step-wise `merge` with a
+    /// negative count is not used: SQLite 3.40 adds a level to the index's structure at each
+    /// call that does not finish the merge, and under steady writes that reached thousands of
+    /// levels and a structure record SQLite then refuses as corrupt.
+    public func searchIndexNeedsMerge() throws(StoreError) -> Bool {
+        do {
+            let rows = try searchIndexRows()
+            guard let base = searchIndexRowsAfterMerge else {
+                searchIndexRowsAfterMerge = rows
+                return false
+            }
+            // Rows are counted by SQLite (at most the database's pages): no overflow.
+            return rows > base * Self.searchIndexGrowthFactor + configuration.searchIndexSlackRows
+                && rows <= configuration.searchIndexBusyMergeMaxRows
         } catch { throw .storage(error) }
     }
 

@@ -23,11 +23,21 @@ public struct StoreConfiguration: Sendable {
     /// or the next durable commit): after a power loss the last of them are fetched again from
     /// the peers that still hold them, and a received entry is not delayed by an fsync.
     public var durableCommits: Bool
+    /// Rows (pages of about 4 KiB) the full-text index may always grow past twice its merged size
+    /// before a busy node merges it (``LogStore/searchIndexNeedsMerge()``): a small index is not
+    /// merged over and over.
+    public var searchIndexSlackRows: Int64
+    /// The largest full-text index (in rows, pages of about 4 KiB) a busy node merges: 1,024 rows
+    /// take about 100 ms, during which the store waits. A larger one is merged only when the node
+    /// is quiet (see ``LogStore/searchIndexNeedsMerge()``).
+    public var searchIndexBusyMergeMaxRows: Int64
 
     public init(trusted: Set<AuthorID> = [], blocked: Set<AuthorID> = [],
-                maxClockSkewMillis: UInt64 = LogLimits.maxClockSkewMillis, durableCommits: Bool = true) {
+                maxClockSkewMillis: UInt64 = LogLimits.maxClockSkewMillis, durableCommits: Bool = true,
+                searchIndexSlackRows: Int64 = 64, searchIndexBusyMergeMaxRows: Int64 = 1_024) {
         self.trusted = trusted; self.blocked = blocked; self.maxClockSkewMillis = maxClockSkewMillis
-        self.durableCommits = durableCommits
+        self.durableCommits = durableCommits; self.searchIndexSlackRows = max(0, searchIndexSlackRows)
+        self.searchIndexBusyMergeMaxRows = max(0, searchIndexBusyMergeMaxRows)
     }
 }
 
@@ -130,6 +140,9 @@ public actor LogStore {
     /// This node's own log at the last look for something dead (``checkpointIfDue(rules:now:)``):
     /// its head seq then, and when. A checkpoint is written only when it frees something.
     var lastRetentionLook: (seq: UInt64, at: UInt64)?
+    /// Rows of the full-text index right after its last merge, or when first looked at since the
+    /// store was opened (``searchIndexNeedsMerge()``).
+    var searchIndexRowsAfterMerge: Int64?
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public init(path: String, identity: SigningKeyPair?, configuration: StoreConfiguration = .init()) throws(StoreError) {

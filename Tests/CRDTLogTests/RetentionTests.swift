@@ -223,6 +223,59 @@ struct RetentionTests {
         #expect(try await s.verify().isClean)
     }
 
+    @Test func rewritesGrowTheSearchIndexUntilItNeedsAMergeAndTheMergeTakesItBack() async throws {
+        // No slack: an index of 100 memories grows past twice its merged size within a few
+        // thousand rewrites (the default slack, 64 rows, is for indexes of thousands). `capped`
+        // takes the same writes but merges no index larger than twice the merged one.
+        let s = try Fixtures.store(identity: Fixtures.keyPair(46), configuration: .init(durableCommits: false, searchIndexSlackRows: 0))
+        try await write(s, count: 200, keys: 100, every: 0)
+        try await s.optimizeSearchIndex()
+        let merged = try await s.searchIndexRows()
+        #expect(try await !s.searchIndexNeedsMerge())
+        let capped = try Fixtures.store(identity: Fixtures.keyPair(46),
+                                        configuration: .init(durableCommits: false, searchIndexSlackRows: 0, searchIndexBusyMergeMaxRows: merged * 2))
+        try await write(capped, count: 200, keys: 100, every: 0)
+        try await capped.optimizeSearchIndex()
+        #expect(try await capped.searchIndexRows() == merged)
+        // Rewrites of the same 100 keys: the index keeps the old rows' tokens as delete markers.
+        var written = 200
+        while try await !s.searchIndexNeedsMerge(), written < 20_000 {
+            try await write(s, count: 100, keys: 100, every: 0, from: written)
+            try await write(capped, count: 100, keys: 100, every: 0, from: written)
+            written += 100
+        }
+        let grown = try await s.searchIndexRows()
+        #expect(grown > merged * LogStore.searchIndexGrowthFactor)
+        #expect(try await s.searchIndexSegments() > 1)
+        #expect(try await capped.searchIndexRows() == grown)
+        #expect(try await !capped.searchIndexNeedsMerge())
+
+        try await s.optimizeSearchIndex()
+        #expect(try await s.searchIndexSegments() == 1)
+        #expect(try await s.searchIndexRows() <= merged + 2)
+        #expect(try await !s.searchIndexNeedsMerge())
+        // Every key found, each with its latest content.
+        let now = try await s.memories(MemoryQuery(text: "value key", limit: 100))
+        #expect(now.count == 100)
+        #expect(Set(now.map(\.content)) == Set((written - 100..<written).map { "value \($0) of key \($0 % 100)" }))
+        #expect(try await s.verify().isClean)
+    }
+
+    @Test func theFirstLookAtTheSearchIndexAfterOpeningTakesItsSizeAsItIs() async throws {
+        let dir = Fixtures.tempDir()
+        let config = StoreConfiguration(durableCommits: false, searchIndexSlackRows: 0)
+        var s: LogStore? = try LogStore(path: dir + "/n.db", identity: Fixtures.keyPair(47), configuration: config)
+        try await write(s!, count: 3_000, keys: 50, every: 0)
+        let rows = try await s!.searchIndexRows()
+        await s!.close(); s = nil
+        // Not merged since it was written: larger than twice a merged index of 50 memories.
+        let reopened = try LogStore(path: dir + "/n.db", identity: Fixtures.keyPair(47), configuration: config)
+        #expect(try await !reopened.searchIndexNeedsMerge())
+        #expect(try await !reopened.searchIndexNeedsMerge())
+        try await reopened.optimizeSearchIndex()
+        #expect(try await reopened.searchIndexRows() * LogStore.searchIndexGrowthFactor < rows)
+    }
+
     // MARK: Hostile input
 
     @Test func aCheckpointWhoseListedIDsDoNotMatchIsRefusedAndAWithheldEntryLeavesItPending() async throws {

@@ -52,6 +52,8 @@ enum PrometheusText {
                [("", Double(m.ingestYields))])
         metric("udp_rebinds_total", "Times the gossip UDP socket was closed by a send error and bound again.", "counter", [("", Double(m.udpRebinds))])
         metric("memory_releases_total", "Times unused memory (page cache, freed heap, start-up code pages) was handed back.", "counter", [("", Double(m.memoryReleases))])
+        metric("search_index_merges_total", "Merges of the full-text search index, by reason: quiet (no change for 30 s) or grown (to twice its merged size).", "counter",
+               ["quiet", "grown"].map { ("{reason=\"\($0)\"}", Double(m.searchIndexMerges[$0] ?? 0)) })
         if let r = try? await node.store.retentionStatus() {
             metric("stored_entries", "Entries in the database: live, and dead ones awaiting compaction.", "gauge",
                    [("{state=\"live\"}", Double(r.storedEntries - min(r.storedEntries, r.deadEntries))), ("{state=\"dead\"}", Double(r.deadEntries))])

@@ -113,6 +113,8 @@ public actor Node {
     /// Entries taken in lately: a pushed copy of one is dropped on arrival (``RecentEntries``).
     var recentEntries = RecentEntries()
     var searchIndexOptimizedFor: Bytes32?
+    /// The digest at the last look at the search index's growth (``runRetention()``).
+    var searchIndexCheckedFor: Bytes32?
     /// One line per minute for repeated events (failed handshakes per address, limits hit).
     var logThrottle = LogThrottle()
     /// Callers of ``waitUntilBound()`` waiting for the sockets.

@@ -33,6 +33,8 @@ public struct NodeMetrics: Sendable {
     public var udpRebinds = 0
     /// Times unused memory was handed back (``MemoryRelease``).
     public var memoryReleases = 0
+    /// Merges of the search index, by reason (`quiet`, `grown`; see ``Node/runRetention()``).
+    public var searchIndexMerges: [String: Int] = [:]
     /// Checkpoints this node wrote of its own log.
     public var checkpointsWritten = 0
     /// Connections closed before their handshake by a limit (``SessionLimits``), by reason.

@@ -5,8 +5,9 @@ extension Node {
     /// Retention, off the write path: once a second, a checkpoint of this node's own log when one
     /// is due (``RetentionRules/checkpointEvery``), then compaction in steps of
     /// ``GossipNodeDefaults/compactionStepRows`` rows, each its own short transaction, so that
-    /// writes, reads and replication run between them; once quiet for
-    /// ``GossipNodeDefaults/searchIndexQuietMillis``, the search index is merged.
+    /// writes, reads and replication run between them. The search index is merged once quiet for
+    /// ``GossipNodeDefaults/searchIndexQuietMillis``, and on a node that is never quiet when
+    /// rewrites have grown it past twice its merged size (``LogStore/searchIndexNeedsMerge()``).
     func runRetention() async {
         // The index a node starts with was merged by the run that wrote it (or by `compact`): it
         // is merged again only after this run stores something.
@@ -33,13 +34,23 @@ extension Node {
                 await Task.yield()
             }
             if deleted > 0 { log.debug("compacted", metadata: ["entries_deleted": "\(deleted)"]) }
-            // Quiet for a while since the last change: merge the search index once.
+            // The search index is merged once quiet for a while since the last change, and on a
+            // busy node when its delete markers have doubled it (LogStore.searchIndexNeedsMerge).
             let t = now()
+            var reason: String?
             if searchIndexOptimizedFor != digest, t >= lastStoreChangeAt, t - lastStoreChangeAt >= GossipNodeDefaults.searchIndexQuietMillis {
+                reason = "quiet"
+            } else if searchIndexCheckedFor != digest {
+                searchIndexCheckedFor = digest
+                if try await store.searchIndexNeedsMerge() { reason = "grown" }
+            }
+            if let reason {
+                let merged = digest
                 try await store.optimizeSearchIndex()
-                searchIndexOptimizedFor = digest
+                searchIndexOptimizedFor = merged
+                metrics.searchIndexMerges[reason, default: 0] += 1
                 // The merge read the whole index through SQLite's page cache: hand that back soon.
-                memoryReleaseAt = min(memoryReleaseAt ?? .max, t + GossipNodeDefaults.memoryReleaseDelayMillis)
+                memoryReleaseAt = min(memoryReleaseAt ?? .max, now() + GossipNodeDefaults.memoryReleaseDelayMillis)
                 scheduleTick()
             }
         } catch {
