@@ -41,8 +41,10 @@ struct StoreTests {
         let counts = await s.walCheckpoints
         #expect(counts.completed > 0, "no checkpoint ran on the second connection")
         let wal = try FileManager.default.attributesOfItem(atPath: dir + "/node.db-wal")[.size] as? Int ?? -1
-        // Bounded by the writer's own checkpoint past 1,024 pages (4 MiB) plus one commit.
-        #expect(wal >= 0 && wal <= 5 << 20, "WAL of \(wal) bytes")
+        // Bounded by the writer's own checkpoint past 512 pages (2 MiB) plus one commit (each
+        // under 64 KiB here).
+        let bound = Int(LogStore.walWriterCheckpointPages) * 4096 + (64 << 10)
+        #expect(wal >= 0 && wal <= bound, "WAL of \(wal) bytes, bound \(bound)")
         await s.close()
         let reopened = try LogStore(path: dir + "/node.db", identity: kp)
         #expect(await reopened.head(of: kp.publicKey)?.seq == 1500)

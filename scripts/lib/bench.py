@@ -1472,7 +1472,7 @@ def missed_notes(results: dict) -> list[str]:
                      "next look (every 32 entries) and the write runs before the rest of the batch (`ClientDemand`; "
                      "gossip_node_ingest_yields_total counts it). That took the p99 from about 100 ms (a whole batch's "
                      "commit) to tens of ms. What a write still meets: the commit in progress when it arrives (the "
-                     "full-text index's segment and merges, and past 4 MiB of WAL the writer's own checkpoint), and its own "
+                     "full-text index's segment and merges, and past 2 MiB of WAL the writer's own checkpoint), and its own "
                      "fsync on a disk the catch-up keeps busy (timed inside node1 with an instrumented build, not by this "
                      "script: a write's commit took 8 to 23 ms during the catch-up against about 1 ms idle; batch commits "
                      "2 to 90 ms, the writer's checkpoints up to 25 ms). Recalls (and breaker and benchmark reads) meet "
@@ -1543,9 +1543,11 @@ def missed_notes(results: dict) -> list[str]:
                      f"{free / 2**20:.1f} MiB of free pages not yet handed back at the end (incremental auto-vacuum returns pages as "
                      "compaction frees them, in steps of what each pass deleted); the derived views, which hold a second copy of "
                      "each live memory (the memories table and its FTS5 index; under steady rewrites the index also keeps deleted "
-                     "rows in segments until FTS5 merges them, now merged once a node is quiet); and B-tree pages left partly "
-                     "filled by deletes scattered through the table (SQLite merges a page only when it falls under a third full). "
-                     "The target counts all of it against the entries' own size.")
+                     "rows in segments until FTS5 merges them: merged once a node is quiet, and on a busy one once they have "
+                     "doubled it); B-tree pages left partly filled by deletes scattered through the table (SQLite merges a page "
+                     "only when it falls under a third full); and the write-ahead log beside the file (up to 2 MiB plus a commit "
+                     "before the writer checkpoints it itself, more while a long read pins it). The target counts all of it "
+                     "against the entries' own size.")
     return notes
 
 
