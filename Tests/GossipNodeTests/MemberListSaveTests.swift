@@ -18,10 +18,10 @@ struct MemberListSaveTests {
         var now: UInt64 { millis.load(ordering: .relaxed) }
     }
 
-    static func node(clock: ManualClock) throws -> Node {
+    static func node(clock: ManualClock, store configuration: StoreConfiguration = .init(durableCommits: false)) throws -> Node {
         let dir = try SocketRestoreTests.tempDir()
         let identity = SigningKeyPair.generate()
-        let store = try LogStore(path: dir + "/node.db", identity: identity, configuration: .init(durableCommits: false))
+        let store = try LogStore(path: dir + "/node.db", identity: identity, configuration: configuration)
         var c = NodeConfiguration()
         c.bind = HostPort(host: "127.0.0.1", port: 0)
         return Node(identity: identity, networkKey: [UInt8](repeating: 1, count: 32), store: store, configuration: c,

@@ -1,6 +1,5 @@
 @testable import CRDTLog
 import Testing
-import GossipCore
 import Wire
 @testable import GossipNode
 
@@ -11,13 +10,8 @@ import Wire
 struct SearchIndexMergeTests {
     @Test func aNodeNeverQuietMergesTheIndexOnceItHasGrownAndKeepsItBounded() async throws {
         let clock = MemberListSaveTests.ManualClock()
-        let dir = try SocketRestoreTests.tempDir()
-        let identity = SigningKeyPair.generate()
         // No slack (see LogStore.searchIndexNeedsMerge): 40 memories' index doubles within the run.
-        let store = try LogStore(path: dir + "/node.db", identity: identity, configuration: .init(durableCommits: false, searchIndexSlackRows: 0))
-        var c = NodeConfiguration()
-        c.bind = HostPort(host: "127.0.0.1", port: 0)
-        let n = Node(identity: identity, networkKey: [UInt8](repeating: 1, count: 32), store: store, configuration: c, clock: { clock.now })
+        let n = try MemberListSaveTests.node(clock: clock, store: .init(durableCommits: false, searchIndexSlackRows: 0))
         var largest: Int64 = 0
         var mergedSizes: [Int64] = []
         for i in 0..<3_000 {
