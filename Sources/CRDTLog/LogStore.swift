@@ -159,7 +159,7 @@ public actor LogStore {
             try db.execute("PRAGMA cache_size = -65536")
             // The write-ahead log is copied into the database past 256 pages (1 MiB) by a second
             // connection on its own thread (``WALCheckpointer``), so no write waits for it; past
-            // 1,024 pages (a writer faster than the checkpoints) the writer copies it itself. It is
+            // 512 pages (a writer faster than the checkpoints) the writer copies it itself. It is
             // cut back to 1 MiB afterwards: it never holds the high-water mark of a burst on disk.
             try db.execute("PRAGMA journal_size_limit = 1048576")
             let background = try WALCheckpointer(path: path)
@@ -253,7 +253,10 @@ public actor LogStore {
     /// the background checkpoint never catches up to the last commit, so the log is reset only
     /// by the writer's own checkpoint: this bounds the log file beside the database. At 1,024
     /// pages a node taking 800 writes a second (scripts/bench retention) carried up to 4 MiB of
-    /// log; at 512 up to 2.4 to 3 MiB, with the same write rate, write latency and catch-up rate.
+    /// log; at 512 up to 2.4 to 3 MiB, with the same write rate, write latency and catch-up rate
+    /// (sampled once a second). Seen at every commit the log goes further, to 1,100 to 1,430
+    /// pages: this checkpoint is refused (SQLITE_BUSY) while the background one holds the
+    /// checkpoint lock, about 60 % of its attempts under that load (see docs/benchmarks.md).
     static let walWriterCheckpointPages: Int32 = 512
 
     /// Waits until no background checkpoint is queued or running (tests).

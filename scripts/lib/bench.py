@@ -1505,7 +1505,14 @@ def missed_notes(results: dict) -> list[str]:
                      "full-text index's segment and merges, and past 2 MiB of WAL the writer's own checkpoint), and its own "
                      "fsync on a disk the catch-up keeps busy (timed inside node1 with an instrumented build, not by this "
                      "script: a write's commit took 8 to 23 ms during the catch-up against about 1 ms idle; batch commits "
-                     "2 to 90 ms, the writer's checkpoints up to 25 ms). Recalls (and breaker and benchmark reads) meet "
+                     "2 to 90 ms, the writer's checkpoints up to 25 ms). A later trace of every write and every batch "
+                     "transaction (with the thread's CPU time, at 1a658d3): the slowest writes waited 24 to 124 ms for "
+                     "the store, behind a batch transaction that had ended early for them but whose commit ran the writer's "
+                     "own WAL checkpoint (17 to 47 ms, 19 to 54 ms of it CPU). Leaving that checkpoint to a commit no client "
+                     "waits for (tried, not kept) moved the wait to the commits' other work, the full-text index's segments "
+                     "and dirty pages: write p99 during the catch-up 51.26 / 51.13 / 48.98 ms against 45.17 / 44.66 / 58.06 "
+                     "without it, 3 runs each. With the median write at 4 to 8 ms during a catch-up on two cores, the target "
+                     "needs a client's write to stop sharing the catch-up's connection. Recalls (and breaker and benchmark reads) meet "
                      "none of it since a catch-up's batch opens a second, read-only SQLite connection for them "
                      "(`ReadConnection`, closed again by the memory release after the catch-up): they read the last commit "
                      "beside the writer. In an A/B of one day's builds (3 runs each) the recall p99 during the catch-up "
@@ -1575,9 +1582,14 @@ def missed_notes(results: dict) -> list[str]:
                      "each live memory (the memories table and its FTS5 index; under steady rewrites the index also keeps deleted "
                      "rows in segments until FTS5 merges them: merged once a node is quiet, and on a busy one once they have "
                      "doubled it); B-tree pages left partly filled by deletes scattered through the table (SQLite merges a page "
-                     "only when it falls under a third full); and the write-ahead log beside the file (up to 2 MiB plus a commit "
-                     "before the writer checkpoints it itself, more while a long read pins it). The target counts all of it "
-                     "against the entries' own size.")
+                     "only when it falls under a third full); and the write-ahead log beside the file. The log is meant to stay "
+                     "under 2 MiB plus a commit (past 512 pages the writer checkpoints it itself), but a trace of every commit in "
+                     "an instrumented build of 1a658d3 (200,000 writes, 3 nodes) saw it reach 1,100 to 1,430 pages (4.3 to 5.6 MiB): the "
+                     "writer's own checkpoint was refused (SQLITE_BUSY) in about 60 % of its attempts because the background "
+                     "checkpointer (`WALCheckpointer`), asked at every commit past 256 pages, held the checkpoint lock, and "
+                     "checkpoints that did copy everything did not always let the next commit restart the log. Not fixed: "
+                     "skipping the background run past 512 pages left the peak as it was, and a RESTART checkpoint on the "
+                     "background connection let the log grow to 80 MiB. The target counts all of it against the entries' own size.")
     return notes
 
 
