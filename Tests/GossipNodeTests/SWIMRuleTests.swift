@@ -92,16 +92,32 @@ struct SWIMRuleTests {
         #expect(greetings(news) == [addr(5)])
     }
 
-    @Test func greetingsAreBoundedPerProbeInterval() {
+    @Test func greetingsAreBoundedPerProbeIntervalAndThoseOwedGoOutInTheNext() {
         var config = SWIMConfiguration()
         config.maxIntroductions = 2
         var s = SWIM(identity: me, address: addr(1), incarnation: 100, configuration: config, seed: 1)
         let many = (10..<15).map { n in record(Self.key(UInt8(n)), addr(n), 1) }
-        #expect(greetings(s.receive(records: many, now: t0)).count == 2)
-        #expect(s.members.count == 5)  // all known; three learn of us by gossip
-        // The next probe interval brings a new allowance.
-        _ = s.tick(now: t0 + config.probeIntervalMillis)
-        #expect(greetings(s.receive(records: [record(Self.key(20), addr(20), 1)], now: t0 + config.probeIntervalMillis)).count == 1)
+        #expect(greetings(s.receive(records: many, now: t0)) == [addr(10), addr(11)])
+        #expect(s.members.count == 5)  // all known; three are owed a greeting
+        // The next probe interval's allowance goes to the owed greetings, oldest first.
+        let next = greetings(s.tick(now: t0 + config.probeIntervalMillis))
+        #expect(next == [addr(12), addr(13)])
+        // A member learned now waits behind the one still owed.
+        #expect(greetings(s.receive(records: [record(Self.key(20), addr(20), 1)], now: t0 + config.probeIntervalMillis)).isEmpty)
+        #expect(greetings(s.tick(now: t0 + 2 * config.probeIntervalMillis)) == [addr(14), addr(20)])
+        // Nobody is greeted twice.
+        #expect(greetings(s.tick(now: t0 + 3 * config.probeIntervalMillis)).isEmpty)
+    }
+
+    @Test func anOwedGreetingIsDroppedWhenTheMemberTalksFirst() {
+        var config = SWIMConfiguration()
+        config.maxIntroductions = 1
+        var s = SWIM(identity: me, address: addr(1), incarnation: 100, configuration: config, seed: 1)
+        let carol = Self.key(10), dave = Self.key(11)
+        #expect(greetings(s.receive(records: [record(carol, addr(10), 1), record(dave, addr(11), 1)], now: t0)) == [addr(10)])
+        // Dave, owed a greeting, pings us first: he knows us, and gets an ack, not a greeting.
+        #expect(greetings(s.handle(packet(from: dave, [.ping(probe: 9)]), from: addr(11), now: t0)).isEmpty)
+        #expect(greetings(s.tick(now: t0 + config.probeIntervalMillis)).isEmpty)
     }
 
     @Test func aRefutationGoesBackToTheAccuserAtOnce() {

@@ -144,16 +144,29 @@ struct SimulationTests {
         print("catch-up: node offline for 10,000 entries has them all \(Self.s(took ?? 0)) after restart")
     }
 
-    @Test func nodesJoinThroughOneSeed() {
+    /// Every node started with the first as its seed (as `scripts/bench join` starts them): the
+    /// seed refuses sessions past its limit, and who is refused retries. At 128 nodes, greetings
+    /// past a node's allowance per probe interval used to be dropped: the last nodes learned of
+    /// the last members by gossip alone (6.67 s here, against 2.68 s with the greetings owed).
+    @Test(arguments: [(32, 2_000), (128, 4_000)] as [(Int, UInt64)])
+    func nodesJoinThroughOneSeed(nodes: Int, boundMillis: UInt64) {
         var config = Simulation.Config()
-        config.nodes = 32
+        config.nodes = nodes
         config.seed = 5
         let sim = Simulation(config)
-        sim.join(through: 0)
+        sim.configureSeed(0)
         let took = sim.run(until: { sim.everyoneSeesEveryone() }, step: 10, limit: 30_000)
-        #expect(took != nil, "32 nodes joining through one seed did not all see each other within 30 s")
-        #expect((took ?? .max) <= 5_000, "joining took \(took ?? 0) ms (bound 5 s)")
-        print("join N=32 through one seed: every node lists every other alive after \(Self.s(took ?? 0)), \(sim.syncs) sessions")
+        #expect(took != nil, "\(nodes) nodes joining through one seed did not all see each other within 30 s")
+        #expect((took ?? .max) <= boundMillis, "joining took \(took ?? 0) ms (bound \(boundMillis) ms)")
+        if took == nil {
+            let up = sim.upNodes
+            var missing = 0, notAlive: [String: Int] = [:]
+            for n in up { for o in up where o.id != n.id {
+                if let m = n.swim.members[o.id] { if m.state != .alive { notAlive["\(m.state)", default: 0] += 1 } } else { missing += 1 }
+            } }
+            print("join N=\(nodes): \(missing) (node, member) pairs unknown, not alive: \(notAlive)")
+        }
+        print("join N=\(nodes) through one seed: every node lists every other alive after \(Self.s(took ?? 0)), \(sim.syncs) sessions")
     }
 
     /// One scenario (joins, writes, a partition, a crash and restart), its trace folded from

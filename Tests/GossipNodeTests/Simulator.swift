@@ -120,6 +120,13 @@ final class Simulation {
         }
     }
 
+    /// Every node but `seed` is started with `--seed` at the seed's address, as the real node:
+    /// its core dials the seed (a session the seed refuses past its session limit, retried with
+    /// backoff) until some member is alive. Nodes start within 100 ms of each other.
+    func configureSeed(_ seed: Int) {
+        for n in nodes where n.index != seed { n.core.addSeeds(["n\(seed)"]) }
+    }
+
     /// True when every up node lists every other up node alive.
     func everyoneSeesEveryone() -> Bool {
         let up = upNodes
@@ -216,7 +223,12 @@ final class Simulation {
                     continue
                 }
                 startSync(n, nodes[b])
-            case .dialSeed, .memberChanged, .memberForgotten, .liftFence:
+            case .dialSeed(let address):
+                // Whoever listens there (a seed's identity is not known before its session).
+                guard let b = Int(address.dropFirst()), nodes.indices.contains(b), b != n.index,
+                      n.sessions.values.allSatisfy({ $0.peerIndex != b }) else { continue }
+                startSync(n, nodes[b])
+            case .memberChanged, .memberForgotten, .liftFence:
                 break
             }
         }

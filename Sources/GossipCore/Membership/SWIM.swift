@@ -44,6 +44,11 @@ public struct SWIM: Sendable {
     private var nextProbeID: UInt64 = 1
     /// Greetings of newly learned members left in this probe interval (see ``introduce(_:effects:)``).
     private var introductionsLeft: Int
+    /// Members learned from someone else that are still owed a greeting (past the interval's
+    /// allowance), oldest first; sent in the next intervals. At most one per member
+    /// (``greetingOwed``), so bounded by ``SWIMConfiguration/maxMembers``.
+    private var greetingQueue: [Bytes32] = []
+    private var greetingOwed: Set<Bytes32> = []
 
     private enum ProbePhase { case direct, indirect }
     private struct Probe {
@@ -145,12 +150,41 @@ public struct SWIM: Sendable {
     /// (each missing from the other's list) know each other as soon as either hears of the other.
     /// The ping is not a probe: an unanswered one accuses nobody. At most
     /// ``SWIMConfiguration/maxIntroductions`` greetings per probe interval.
+    ///
+    /// Greetings past the allowance are owed, not dropped, and go out oldest first in the next
+    /// intervals (``greetOwed(effects:)``): in a join wave a node learns of every other within a
+    /// second or two, and a member it never greeted learned of it only by gossip, which carries
+    /// a few records a datagram while the whole wave is news (128 nodes started together: a node
+    /// or two still missing one member seconds after the rest had converged).
     private mutating func introduce(_ new: [Bytes32], effects: inout [MembershipEffect]) {
-        for id in new where introductionsLeft > 0 {
+        for id in new {
             guard let m = members[id], m.state == .alive, !knowsMe.contains(id) else { continue }
+            if introductionsLeft > 0 {
+                introductionsLeft -= 1
+                effects.append(.send(to: m.address, member: id, messages: [.ping(probe: newProbeID()), .members([selfUpdate])]))
+            } else if greetingOwed.insert(id).inserted {
+                if greetingQueue.count >= configuration.maxMembers {
+                    // Entries whose greeting is no longer owed are left in place until drained; drop them.
+                    var seen = Set<Bytes32>()
+                    greetingQueue.removeAll { !greetingOwed.contains($0) || !seen.insert($0).inserted }
+                }
+                greetingQueue.append(id)
+            }
+        }
+    }
+
+    /// Sends owed greetings within this interval's allowance; a member that has since talked to
+    /// this node (it knows us), answered one of our pings, or is no longer alive is skipped.
+    private mutating func greetOwed(effects: inout [MembershipEffect]) {
+        var sent = 0
+        while sent < greetingQueue.count, introductionsLeft > 0 {
+            let id = greetingQueue[sent]
+            sent += 1
+            guard greetingOwed.remove(id) != nil, let m = members[id], m.state == .alive, !knowsMe.contains(id) else { continue }
             introductionsLeft -= 1
             effects.append(.send(to: m.address, member: id, messages: [.ping(probe: newProbeID()), .members([selfUpdate])]))
         }
+        greetingQueue.removeFirst(sent)
     }
 
     /// Our own gossip address changed (a laptop on a new network).
@@ -201,6 +235,7 @@ public struct SWIM: Sendable {
         }
         known.lastSeen = now
         members[sender] = known
+        greetingOwed.remove(sender)  // it is talking to us: it knows this node
         var reply: [Message] = []
         for message in packet.messages {
             switch message {
@@ -321,6 +356,7 @@ public struct SWIM: Sendable {
         if now >= nextProbeAt {
             nextProbeAt = now + configuration.probeIntervalMillis * scale
             introductionsLeft = configuration.maxIntroductions
+            greetOwed(effects: &effects)
             if let target = nextProbeTarget(), let m = members[target] {
                 let id = newProbeID()
                 probes[id] = Probe(target: target, sentAt: now, phase: .direct)
@@ -353,6 +389,7 @@ public struct SWIM: Sendable {
                 broadcasts[m.id] = nil
                 memberIDs.removeAll { $0 == m.id }
                 knowsMe.remove(m.id)
+                greetingOwed.remove(m.id)
                 effects.append(.forget(m.id))
             }
         }
