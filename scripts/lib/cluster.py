@@ -213,11 +213,16 @@ class Cluster:
         child = getattr(self, "_children", {}).get(i)
         if child is not None and child.pid == pid:
             return child.poll() is None  # reaps it when it exited
+        # Started by another process (the CLI, an earlier script): the pid is this node's while
+        # the process there runs with this node's data directory. (Matching the binary's name
+        # missed nodes run from a binary named otherwise, GOSSIP_NODE_BIN=/tmp/x, which `down`
+        # then left running.)
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                return b"gossip-node" in f.read()
+                args = f.read().split(b"\0")
         except OSError:
             return False
+        return os.fsencode(self.node_dir(i)) in args
 
     def signal(self, i: int, sig: int, wait: float = 10) -> None:
         pid = self.pid(i)
