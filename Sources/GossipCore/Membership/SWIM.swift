@@ -160,8 +160,7 @@ public struct SWIM: Sendable {
         for id in new {
             guard let m = members[id], m.state == .alive, !knowsMe.contains(id) else { continue }
             if introductionsLeft > 0 {
-                introductionsLeft -= 1
-                effects.append(.send(to: m.address, member: id, messages: [.ping(probe: newProbeID()), .members([selfUpdate])]))
+                greet(m, effects: &effects)
             } else if greetingOwed.insert(id).inserted {
                 if greetingQueue.count >= configuration.maxMembers {
                     // Entries whose greeting is no longer owed are left in place until drained; drop them.
@@ -181,10 +180,15 @@ public struct SWIM: Sendable {
             let id = greetingQueue[sent]
             sent += 1
             guard greetingOwed.remove(id) != nil, let m = members[id], m.state == .alive, !knowsMe.contains(id) else { continue }
-            introductionsLeft -= 1
-            effects.append(.send(to: m.address, member: id, messages: [.ping(probe: newProbeID()), .members([selfUpdate])]))
+            greet(m, effects: &effects)
         }
         greetingQueue.removeFirst(sent)
+    }
+
+    /// One greeting: a ping carrying this node's signed record, out of this interval's allowance.
+    private mutating func greet(_ m: Member, effects: inout [MembershipEffect]) {
+        introductionsLeft -= 1
+        effects.append(.send(to: m.address, member: m.id, messages: [.ping(probe: newProbeID()), .members([selfUpdate])]))
     }
 
     /// Our own gossip address changed (a laptop on a new network).
@@ -235,7 +239,7 @@ public struct SWIM: Sendable {
         }
         known.lastSeen = now
         members[sender] = known
-        greetingOwed.remove(sender)  // it is talking to us: it knows this node
+        if !greetingOwed.isEmpty { greetingOwed.remove(sender) }  // it is talking to us: it knows this node
         var reply: [Message] = []
         for message in packet.messages {
             switch message {
