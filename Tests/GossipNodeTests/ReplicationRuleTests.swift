@@ -173,6 +173,25 @@ struct ReplicationRuleTests {
         #expect(r.tick(now: t0 + 3 * r.configuration.syncIntervalMillis) == [.sync(Self.id(9))])
     }
 
+    @Test func aMismatchHeardLongAgoDoesNotKeepThePeriodicSyncGoing() {
+        var r = core(peers: [7, 9])
+        let interval = r.configuration.syncIntervalMillis
+        r.setDigest(digest(1), entries: 1)
+        _ = r.tick(now: t0)
+        // Peer 9 differed once (a join wave) and has not been heard since; peer 7 agrees lately.
+        _ = r.digestReceived(digest(2), entries: 1, from: Self.id(9), now: t0 + 1)
+        _ = r.digestReceived(digest(1), entries: 1, from: Self.id(7), now: t0 + interval - 10)
+        // Heard within the interval, the mismatch counts: the periodic sync runs.
+        #expect(r.tick(now: t0 + interval).count == 1)
+        _ = r.syncFinished(Self.id(7), now: t0 + interval); _ = r.syncFinished(Self.id(9), now: t0 + interval)
+        // Peer 9's mismatch still stands but was heard long ago; peer 7 agreed lately: skipped.
+        _ = r.digestReceived(digest(2), entries: 1, from: Self.id(9), now: t0 + interval + 1)
+        _ = r.digestReceived(digest(1), entries: 1, from: Self.id(7), now: t0 + 3 * interval - 10)
+        #expect(r.tick(now: t0 + 3 * interval).isEmpty)
+        // Heard again and still different after the grace: its own session, not the periodic one.
+        #expect(r.digestReceived(digest(2), entries: 1, from: Self.id(9), now: t0 + 3 * interval + 1) == [.sync(Self.id(9))])
+    }
+
     // MARK: NodeCore
 
     static func key(_ n: UInt8) -> SigningKeyPair { try! SigningKeyPair(seed: [UInt8](repeating: n, count: 32)) }

@@ -325,6 +325,28 @@ struct SWIMRuleTests {
         #expect(!next.contains { $0.1.contains { if case .members(let us) = $0 { us.contains { $0.member == me.publicKey } } else { false } } })
     }
 
+    @Test func aMemberThatPingsUsKnowsOurRecordSoOurAnswersDoNotCarryIt() {
+        var s = swim()
+        let carriesOurs = { (messages: [Message]) in
+            messages.contains { if case .members(let us) = $0 { us.contains { $0.member == me.publicKey } } else { false } }
+        }
+        let ack = sends(s.handle(packet(from: alice, [.ping(probe: 7)]), from: addr(2), now: t0))
+        #expect(ack.count == 1 && ack[0].1.first == .ack(probe: 7))
+        #expect(!carriesOurs(ack[0].1))
+        // Nor does our own next ping to it.
+        let ping = sends(s.tick(now: t0 + 10))
+        #expect(ping.count == 1 && !carriesOurs(ping[0].1))
+        // A member that has not talked to us still gets it with our ping (bob, learned from a list).
+        var t = swim()
+        _ = t.learn([record(bob, addr(3), 1)], now: t0)
+        _ = t.handle(packet(from: alice, [.ping(probe: 8)]), from: addr(2), now: t0)
+        var toBob: [[Message]] = []
+        for k in 0..<4 where toBob.isEmpty {  // a probe round covers both members
+            toBob = sends(t.tick(now: t0 + 10 + UInt64(k) * t.configuration.probeIntervalMillis)).filter { $0.0 == addr(3) && $0.1.contains { if case .ping = $0 { true } else { false } } }.map(\.1)
+        }
+        #expect(!toBob.isEmpty && toBob.allSatisfy(carriesOurs))
+    }
+
     @Test func newsIsRelayedWithTheMembersOwnSignature() {
         var s = swim()
         _ = s.handle(packet(from: alice, [.members([record(bob, addr(3), 1)])]), from: addr(2), now: t0)

@@ -29,7 +29,9 @@ public struct SWIM: Sendable {
     /// Set by ``leave(now:)``: this node's own `left` record is then its last word, not a claim
     /// to refute.
     public private(set) var hasLeft = false
-    /// Members that answered a ping of ours, so they know our record: pings to anyone else carry it.
+    /// Members that answered a ping of ours or sent us a datagram of their own (a member sends
+    /// only to members whose signed record it holds), so they know our record: datagrams to
+    /// anyone else carry it.
     private var knowsMe: Set<Bytes32> = []
 
     private var rng: SplitMix64
@@ -240,6 +242,10 @@ public struct SWIM: Sendable {
         known.lastSeen = now
         members[sender] = known
         if !greetingOwed.isEmpty { greetingOwed.remove(sender) }  // it is talking to us: it knows this node
+        // Nor does it need our record again. (Until a member had answered a ping of ours, our ack to
+        // its ping carried our record: at 128 nodes, whose probe rounds take about two minutes,
+        // that was 125 bytes on most datagrams for minutes after a join.)
+        if known.state == .alive { knowsMe.insert(sender) }
         var reply: [Message] = []
         for message in packet.messages {
             switch message {

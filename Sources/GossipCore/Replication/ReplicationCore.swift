@@ -85,9 +85,9 @@ public struct ReplicationCore: Sendable {
     public private(set) var myDigest: Bytes32
     private var myEntries: UInt64 = 0
     private var peers: Set<Bytes32> = []
-    /// Since when each peer's digest has differed from ours, and the digest it had then: the
-    /// mismatch is the same one only while the peer's digest stays put.
-    private var mismatchSince: [Bytes32: (since: UInt64, theirs: Bytes32)] = [:]
+    /// Since when each peer's digest has differed from ours, the digest it had then (the mismatch
+    /// is the same one only while the peer's digest stays put), and when it was last heard.
+    private var mismatchSince: [Bytes32: (since: UInt64, theirs: Bytes32, heard: UInt64)] = [:]
     private var lastSync: [Bytes32: UInt64] = [:]
     private var active: Set<Bytes32> = []
     /// When each peer's digest last equalled ours.
@@ -132,7 +132,7 @@ public struct ReplicationCore: Sendable {
         // a stream of writes look overdue.)
         var since = now
         if let m = mismatchSince[peer], m.theirs.fingerprint == d.fingerprint { since = m.since }
-        mismatchSince[peer] = (since, d)
+        mismatchSince[peer] = (since, d, now)
         // Far behind (back from a long absence): no grace for pushes in flight, and this node
         // starts the session itself, whichever id is smaller.
         if theirs >= myEntries + configuration.farBehindEntries { return request(peer, now: now, force: false) }
@@ -232,9 +232,16 @@ public struct ReplicationCore: Sendable {
             nextPeriodicSync = now + interval
             // A digest rides on every probe and ack, and a mismatch opens a session by itself.
             // The periodic sync is for a node that hears no digests (UDP blocked, every datagram
-            // lost): while some peer agreed with us lately and none disagrees, it is skipped, so
-            // an idle, converged cluster opens no sessions at all.
-            let converged = mismatchSince.isEmpty && agreedAt.values.contains { now < $0 + configuration.syncIntervalMillis }
+            // lost): while some peer agreed with us lately and none disagreed lately, it is
+            // skipped, so an idle, converged cluster opens no sessions at all. "Lately" for a
+            // mismatch too: at 128 nodes a node hears a given peer's digest about once a minute,
+            // and a mismatch heard during the join wave stood until then, so every node ran
+            // the periodic session (two member lists of 128 signed records) for minutes after
+            // the cluster had converged. A mismatch that is still there opens its own session
+            // when that peer is heard again.
+            let window = configuration.syncIntervalMillis
+            let lately = { (t: UInt64) in now < t &+ window }
+            let converged = !mismatchSince.values.contains { lately($0.heard) } && agreedAt.values.contains(where: lately)
             if !converged, let p = peers.filter({ !active.contains($0) }).sorted().randomElement(using: &rng) {
                 effects += request(p, now: now, force: true)
             }

@@ -46,7 +46,7 @@ enum PrometheusText {
         ])
         metric("sync_dials_total", "Sync sessions this node opened (also counted in sync_sessions_total when they end).", "counter",
                [("", Double(m.syncsStarted))])
-        metric("sync_exchanges_total", "Sync sessions in which entries or fork proofs were exchanged.", "counter", [("", Double(m.syncSessions))])
+        metric("sync_exchanges_total", "Sync sessions run with a peer, dialled or accepted (counted when they start).", "counter", [("", Double(m.syncSessions))])
         metric("ingest_seconds", "Time spent ingesting batches from peers.", "summary", [("_sum", m.ingestSeconds), ("_count", Double(m.ingestBatches))])
         metric("ingest_yields_total", "Transactions of a peer's batch ended early because a client's API request waited for the store.", "counter",
                [("", Double(m.ingestYields))])
