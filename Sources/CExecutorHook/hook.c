@@ -29,3 +29,38 @@ int gossip_enqueue_on_runtime_pool(void *job) {
     original(job);
     return 1;
 }
+
+#if defined(__linux__)
+#include <errno.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+
+// The runtime's hook for the loop an `async` main ends in (declared in the runtime's
+// Concurrency.h; Swift calling convention; it must not return), and libdispatch's main-queue
+// entry points for run loops (the ones CoreFoundation's run loop uses on Linux).
+typedef void (*swift_drain_original)(void) __attribute__((swiftcall));
+typedef void (*swift_drain_override)(swift_drain_original original) __attribute__((swiftcall));
+extern void (*swift_task_asyncMainDrainQueue_hook)(swift_drain_original original, swift_drain_override compat) __attribute__((swiftcall));
+extern int _dispatch_get_main_queue_handle_4CF(void);
+extern void _dispatch_main_queue_callback_4CF(void *msg);
+
+__attribute__((swiftcall, noreturn)) static void drain_main_queue_here(swift_drain_original original, swift_drain_override compat) {
+    (void)original; (void)compat;
+    int fd = _dispatch_get_main_queue_handle_4CF();
+    for (;;) {
+        _dispatch_main_queue_callback_4CF(NULL);
+        struct pollfd wake = {.fd = fd, .events = POLLIN, .revents = 0};
+        while (poll(&wake, 1, -1) < 0 && errno == EINTR) {}
+        eventfd_t pokes;
+        (void)eventfd_read(fd, &pokes);
+    }
+}
+
+int gossip_install_main_queue_loop(void) {
+    if (swift_task_asyncMainDrainQueue_hook != NULL) return 0;
+    swift_task_asyncMainDrainQueue_hook = drain_main_queue_here;
+    return 1;
+}
+#else
+int gossip_install_main_queue_loop(void) { return 0; }
+#endif

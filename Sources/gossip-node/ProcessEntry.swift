@@ -11,13 +11,18 @@ import Darwin
 /// The process's entry point: parses the command line, runs ``GossipNodeCommand`` and exits with
 /// the documented status (0 ok, 1 an error, 2 a usage mistake, 3 invalid data found).
 ///
-/// (A synchronous main that waited on a semaphore while the command ran on the thread pool was
-/// tried, to spare the main thread's `pthread_exit` unwind in `dispatch_main()`: release builds
-/// then crashed in `import` with a corrupted job, so the main stays `async`.)
+/// The main stays `async` (a synchronous main that waited on a semaphore while the command ran on
+/// the thread pool made release builds crash in `import` with a corrupted job). For `run`, the
+/// long-lived node, the main thread then runs the main queue itself rather than being parked by
+/// `dispatch_main()`'s `pthread_exit`, whose forced unwind left the binary's unwind tables
+/// resident (``EventLoopExecutor/keepMainThread()``).
 @main
 enum ProcessEntry {
     static func main() async {
-        if CommandLine.arguments.dropFirst().first == "run" { EventLoopExecutor.install() }
+        if CommandLine.arguments.dropFirst().first == "run" {
+            EventLoopExecutor.keepMainThread()
+            EventLoopExecutor.install()
+        }
         await run(Array(CommandLine.arguments.dropFirst()))
     }
 

@@ -52,6 +52,16 @@ public enum EventLoopExecutor {
         return isInstalled
     }
 
+    /// Keeps the main thread of an `async` main alive, running the main queue's work itself,
+    /// instead of letting `dispatch_main()` park it with `pthread_exit` (whose forced unwind reads
+    /// about 0.5 MiB of the binary's unwind tables, resident for the node's life). Call first
+    /// thing in the `async` main, before it suspends; returns whether the loop is installed (on
+    /// Linux; elsewhere nothing changes).
+    @discardableResult
+    public static func keepMainThread() -> Bool {
+        gossip_install_main_queue_loop() == 1
+    }
+
     fileprivate static func enqueue(_ raw: UnsafeMutableRawPointer) {
         let job = unsafeBitCast(raw, to: UnownedJob.self)
         if let current = MultiThreadedEventLoopGroup.currentEventLoop {
