@@ -515,6 +515,16 @@ def binaries_from_disk() -> None:
             log(f"note: the page cache of {path} was not dropped ({e}); its resident code may read high")
 
 
+def process_figures(pids: list[int], cpu0: list[float], dt: float) -> dict:
+    """CPU per process over `dt` seconds since `cpu0` (percent of a core), and RSS and RssAnon now."""
+    cpu1 = [proc_cpu_seconds(p) for p in pids]
+    rss = [proc_rss_mib(p) for p in pids]
+    anon = [proc_rss_mib(p, "RssAnon") for p in pids]
+    return {"cpu_percent_per_node": round(100 * sum(b - a for a, b in zip(cpu0, cpu1)) / dt / len(pids), 3),
+            "rss_mib_mean": round(statistics.mean(rss), 1), "rss_mib_max": round(max(rss), 1),
+            "rss_anon_mib_mean": round(statistics.mean(anon), 1)}
+
+
 def idle_gossip_node(n: int, entries: int, window: float) -> dict:
     """n nodes idle for `window` seconds once they list each other alive and hold equal digests
     (and 5 s more). With `entries`, the cluster is stopped after its start, one node imports them,
@@ -552,9 +562,7 @@ def idle_gossip_node(n: int, entries: int, window: float) -> dict:
         dt = time.time() - t0
         wire = counted_bytes()
         m1 = [c.metrics(i) for i in c.nodes()]
-        cpu1 = [proc_cpu_seconds(p) for p in pids]
-        rss = [proc_rss_mib(p) for p in pids]
-        anon = [proc_rss_mib(p, "RssAnon") for p in pids]
+        procs = process_figures(pids, cpu0, dt)
         out_bytes = lambda m: sum(v for k, v in m.items() if k.startswith("gossip_node_bytes_total") and 'direction="out"' in k)
         tcp_out = lambda m: m.get('gossip_node_bytes_total{transport="tcp",direction="out"}', 0)
         payload = sum(out_bytes(b) - out_bytes(a) for a, b in zip(m0, m1))
@@ -562,10 +570,7 @@ def idle_gossip_node(n: int, entries: int, window: float) -> dict:
         r = {"wire_bytes_per_s_per_node": round(wire / dt / n, 1),
              "payload_bytes_per_s_per_node": round(payload / dt / n, 1),
              "tcp_payload_bytes_per_s_per_node": round(sum(tcp_out(b) - tcp_out(a) for a, b in zip(m0, m1)) / dt / n, 1),
-             "sessions": int(sessions),
-             "cpu_percent_per_node": round(100 * sum(b - a for a, b in zip(cpu0, cpu1)) / dt / n, 3),
-             "rss_mib_mean": round(statistics.mean(rss), 1), "rss_mib_max": round(max(rss), 1),
-             "rss_anon_mib_mean": round(statistics.mean(anon), 1)}
+             "sessions": int(sessions), **procs}
         log(f"  {r}")
         return r
     finally:
@@ -584,14 +589,7 @@ def idle_serf(n: int, window: float) -> dict:
         t0 = time.time()
         time.sleep(window)
         dt = time.time() - t0
-        wire = counted_bytes()
-        cpu1 = [proc_cpu_seconds(p) for p in pids]
-        rss = [proc_rss_mib(p) for p in pids]
-        anon = [proc_rss_mib(p, "RssAnon") for p in pids]
-        r = {"wire_bytes_per_s_per_node": round(wire / dt / n, 1),
-             "cpu_percent_per_node": round(100 * sum(b - a for a, b in zip(cpu0, cpu1)) / dt / n, 3),
-             "rss_mib_mean": round(statistics.mean(rss), 1), "rss_mib_max": round(max(rss), 1),
-             "rss_anon_mib_mean": round(statistics.mean(anon), 1)}
+        r = {"wire_bytes_per_s_per_node": round(counted_bytes() / dt / n, 1), **process_figures(pids, cpu0, dt)}
         log(f"  serf: {r}")
         return r
     finally:
