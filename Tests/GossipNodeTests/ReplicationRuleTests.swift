@@ -109,13 +109,30 @@ struct ReplicationRuleTests {
         r.setDigest(digest(1), entries: 10)
         #expect(r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0).isEmpty)  // grace
         #expect(r.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + r.configuration.mismatchGraceMillis) == [.sync(Self.id(9))])
-        // The larger id waits for the smaller to start.
+        // At equal counts the larger id waits for the smaller to start (they synced lately).
         var big = ReplicationCore(me: Self.id(50), digest: digest(1), configuration: .init(), seed: 1)
+        big.setDigest(digest(1), entries: 10)
         big.peerUp(Self.id(9))
         big.syncStarted(Self.id(9), now: t0)
         _ = big.syncFinished(Self.id(9), now: t0)
-        _ = big.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0)
-        #expect(big.digestReceived(digest(2), entries: 10, from: Self.id(9), now: t0 + 600).isEmpty)
+        let later = t0 + big.configuration.syncCooldownMillis
+        _ = big.digestReceived(digest(2), entries: 10, from: Self.id(9), now: later)
+        #expect(big.digestReceived(digest(2), entries: 10, from: Self.id(9), now: later + 600).isEmpty)
+        // A peer holding more entries: this node is behind and starts whatever the ids.
+        #expect(big.digestReceived(digest(3), entries: 11, from: Self.id(9), now: later + 700).isEmpty)  // grace
+        #expect(big.digestReceived(digest(3), entries: 11, from: Self.id(9), now: later + 1_200) == [.sync(Self.id(9))])
+    }
+
+    @Test func aDigestAnotherPeerShowedForTheGraceIsSyncedOnFirstHearing() {
+        // At 200 nodes a given peer is heard seconds apart; a node left behind after a partition
+        // heals hears the same newer set from one peer after another.
+        var r = core(peers: [7, 8, 9])
+        r.setDigest(digest(1), entries: 10)
+        #expect(r.digestReceived(digest(2), entries: 12, from: Self.id(7), now: t0).isEmpty)
+        #expect(r.digestReceived(digest(2), entries: 12, from: Self.id(8), now: t0 + 200).isEmpty)  // still within the grace
+        #expect(r.digestReceived(digest(2), entries: 12, from: Self.id(9), now: t0 + r.configuration.mismatchGraceMillis) == [.sync(Self.id(9))])
+        // Another digest starts its own clock.
+        #expect(r.digestReceived(digest(3), entries: 12, from: Self.id(7), now: t0 + 2 * r.configuration.mismatchGraceMillis).isEmpty)
     }
 
     @Test func aMismatchStartsOverWhileThePeersDigestMoves() {
@@ -173,23 +190,22 @@ struct ReplicationRuleTests {
         #expect(r.tick(now: t0 + 3 * r.configuration.syncIntervalMillis) == [.sync(Self.id(9))])
     }
 
-    @Test func aMismatchHeardLongAgoDoesNotKeepThePeriodicSyncGoing() {
+    @Test func aMismatchDoesNotStartThePeriodicSyncWhileAnotherPeerAgrees() {
         var r = core(peers: [7, 9])
         let interval = r.configuration.syncIntervalMillis
         r.setDigest(digest(1), entries: 1)
         _ = r.tick(now: t0)
-        // Peer 9 differed once (a join wave) and has not been heard since; peer 7 agrees lately.
-        _ = r.digestReceived(digest(2), entries: 1, from: Self.id(9), now: t0 + 1)
-        _ = r.digestReceived(digest(1), entries: 1, from: Self.id(7), now: t0 + interval - 10)
-        // Heard within the interval, the mismatch counts: the periodic sync runs.
-        #expect(r.tick(now: t0 + interval).count == 1)
-        _ = r.syncFinished(Self.id(7), now: t0 + interval); _ = r.syncFinished(Self.id(9), now: t0 + interval)
-        // Peer 9's mismatch still stands but was heard long ago; peer 7 agreed lately: skipped.
-        _ = r.digestReceived(digest(2), entries: 1, from: Self.id(9), now: t0 + interval + 1)
-        _ = r.digestReceived(digest(1), entries: 1, from: Self.id(7), now: t0 + 3 * interval - 10)
-        #expect(r.tick(now: t0 + 3 * interval).isEmpty)
-        // Heard again and still different after the grace: its own session, not the periodic one.
-        #expect(r.digestReceived(digest(2), entries: 1, from: Self.id(9), now: t0 + 3 * interval + 1) == [.sync(Self.id(9))])
+        // Peer 9 differs (heard just before the tick); peer 7 agreed lately: digests are
+        // reaching us, so the periodic sync is skipped.
+        _ = r.digestReceived(digest(1), entries: 1, from: Self.id(7), now: t0 + interval - 20)
+        _ = r.digestReceived(digest(2), entries: 1, from: Self.id(9), now: t0 + interval - 10)
+        #expect(r.tick(now: t0 + interval).isEmpty)
+        // The mismatch opens its own session once it has lasted the grace.
+        #expect(r.digestReceived(digest(2), entries: 1, from: Self.id(9), now: t0 + interval + r.configuration.mismatchGraceMillis) == [.sync(Self.id(9))])
+        _ = r.syncFinished(Self.id(9), now: t0 + interval + 600)
+        // Only mismatches lately, nobody agreeing: the periodic sync runs.
+        _ = r.digestReceived(digest(3), entries: 1, from: Self.id(9), now: t0 + 3 * interval - 10)
+        #expect(r.tick(now: t0 + 3 * interval).count == 1)
     }
 
     // MARK: NodeCore

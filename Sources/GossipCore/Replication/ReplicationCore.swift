@@ -7,8 +7,8 @@ import Darwin
 
 /// Timing and fanout of replication.
 public struct ReplicationConfiguration: Sendable {
-    /// A periodic sync with one random peer, whatever the digests say (unless this node agreed
-    /// with a peer lately), this often up to 32 nodes; longer in larger clusters (see
+    /// A periodic sync with one random peer, unless some peer's digest agreed with this node's
+    /// within the last interval, this often up to 32 nodes; longer in larger clusters (see
     /// ``ReplicationCore/periodicSyncInterval(_:members:)``).
     public var syncIntervalMillis: UInt64 = 10_000
     /// A digest mismatch must persist this long before it starts a sync (pushes in flight
@@ -85,9 +85,9 @@ public struct ReplicationCore: Sendable {
     public private(set) var myDigest: Bytes32
     private var myEntries: UInt64 = 0
     private var peers: Set<Bytes32> = []
-    /// Since when each peer's digest has differed from ours, the digest it had then (the mismatch
-    /// is the same one only while the peer's digest stays put), and when it was last heard.
-    private var mismatchSince: [Bytes32: (since: UInt64, theirs: Bytes32, heard: UInt64)] = [:]
+    /// Since when each peer's digest has differed from ours, and the digest it had then (the
+    /// mismatch is the same one only while the peer's digest stays put).
+    private var mismatchSince: [Bytes32: (since: UInt64, theirs: Bytes32)] = [:]
     private var lastSync: [Bytes32: UInt64] = [:]
     private var active: Set<Bytes32> = []
     /// When each peer's digest last equalled ours.
@@ -130,9 +130,14 @@ public struct ReplicationCore: Sendable {
         // differing is behind or ahead for good. (At 128 nodes a node hears a given peer's digest
         // seconds apart, and a clock started at an older mismatch would make any later one during
         // a stream of writes look overdue.)
+        // The clock is per digest, not per peer: at 200 nodes a node hears a given peer's digest
+        // seconds to a minute apart, so a node left behind after a partition healed, surrounded
+        // by peers that all hold the same newer set, waited to hear one of them twice (the last
+        // of 200 nodes caught up 20 s after healing). A digest that another peer has shown us
+        // for the grace is as settled as one this peer has.
         var since = now
-        if let m = mismatchSince[peer], m.theirs.fingerprint == d.fingerprint { since = m.since }
-        mismatchSince[peer] = (since, d, now)
+        for m in mismatchSince.values where m.theirs.fingerprint == d.fingerprint { since = min(since, m.since) }
+        mismatchSince[peer] = (since, d)
         // Far behind (back from a long absence): no grace for pushes in flight, and this node
         // starts the session itself, whichever id is smaller.
         if theirs >= myEntries + configuration.farBehindEntries { return request(peer, now: now, force: false) }
@@ -141,10 +146,13 @@ public struct ReplicationCore: Sendable {
         let grace = max(configuration.mismatchGraceMillis, settling ? configuration.membershipSettleMillis : 0,
                         inFlight ? configuration.inFlightGraceMillis : 0)
         guard now >= since + grace else { return [] }
-        // Both sides see the mismatch; the one with the smaller id starts, unless the other
-        // has been quiet for too long (it may be unable to dial us).
+        // Both sides see the mismatch, one starts: the one holding fewer entries (it is the one
+        // behind, and in a large cluster it may hear this peer again long before the peer hears
+        // it), on a tie the one with the smaller id, unless the other has been quiet for too
+        // long (it may be unable to dial us).
         let quietTooLong = now >= (lastSync[peer] ?? 0) + 2 * configuration.syncIntervalMillis
-        guard me < peer || quietTooLong else { return [] }
+        let mine = theirs > myEntries || (theirs == myEntries && me < peer)
+        guard mine || quietTooLong else { return [] }
         return request(peer, now: now, force: false)
     }
 
@@ -230,18 +238,17 @@ public struct ReplicationCore: Sendable {
         if nextPeriodicSync == 0 { nextPeriodicSync = now + interval }
         if now >= nextPeriodicSync {
             nextPeriodicSync = now + interval
-            // A digest rides on every probe and ack, and a mismatch opens a session by itself.
-            // The periodic sync is for a node that hears no digests (UDP blocked, every datagram
-            // lost): while some peer agreed with us lately and none disagreed lately, it is
-            // skipped, so an idle, converged cluster opens no sessions at all. "Lately" for a
-            // mismatch too: at 128 nodes a node hears a given peer's digest about once a minute,
-            // and a mismatch heard during the join wave stood until then, so every node ran
-            // the periodic session (two member lists of 128 signed records) for minutes after
-            // the cluster had converged. A mismatch that is still there opens its own session
-            // when that peer is heard again.
+            // A digest rides on every probe and ack, and a mismatch opens a session by itself
+            // (after its grace, from the side with the smaller id, or from either side once the
+            // pair has been quiet for two intervals). The periodic sync is for a node that hears
+            // no digests (UDP blocked, every datagram lost): while some peer agreed with us
+            // lately, digests are reaching us and it is skipped, so an idle, converged cluster
+            // opens no sessions at all. A mismatch does not bring it back: at 128 nodes every
+            // node's first periodic sync fell about 10 s after start, within 10 s of a mismatch
+            // heard during the join wave (the digest folds in who is a member), and the cluster
+            // ran about 40 sessions of two 128-record member lists after it had converged.
             let window = configuration.syncIntervalMillis
-            let lately = { (t: UInt64) in now < t &+ window }
-            let converged = !mismatchSince.values.contains { lately($0.heard) } && agreedAt.values.contains(where: lately)
+            let converged = agreedAt.values.contains { now < $0 &+ window }
             if !converged, let p = peers.filter({ !active.contains($0) }).sorted().randomElement(using: &rng) {
                 effects += request(p, now: now, force: true)
             }
