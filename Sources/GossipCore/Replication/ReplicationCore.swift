@@ -126,15 +126,13 @@ public struct ReplicationCore: Sendable {
     public mutating func digestReceived(_ d: Bytes32, entries theirs: UInt64, from peer: Bytes32, now: UInt64) -> [ReplicationEffect] {
         guard d.fingerprint != myDigest.fingerprint else { mismatchSince[peer] = nil; agreedAt[peer] = now; return [] }
         // A peer whose digest moved since the mismatch began is taking in entries (pushes in
-        // flight): the clock starts over. Only a peer that stayed put for the grace while still
-        // differing is behind or ahead for good. (At 128 nodes a node hears a given peer's digest
-        // seconds apart, and a clock started at an older mismatch would make any later one during
-        // a stream of writes look overdue.)
-        // The clock is per digest, not per peer: at 200 nodes a node hears a given peer's digest
-        // seconds to a minute apart, so a node left behind after a partition healed, surrounded
-        // by peers that all hold the same newer set, waited to hear one of them twice (the last
-        // of 200 nodes caught up 20 s after healing). A digest that another peer has shown us
-        // for the grace is as settled as one this peer has.
+        // flight): the clock starts over. Only a digest that stayed put for the grace while still
+        // differing is behind or ahead for good. The clock runs per digest, not per peer: at 200
+        // nodes a node hears a given peer's digest seconds to a minute apart, so a node left
+        // behind after a partition healed, surrounded by peers that all hold the same newer set,
+        // would wait to hear one of them twice (in the simulator, with no periodic sync, the last
+        // of 200 nodes caught up 19 s after healing). A digest that another peer has shown us for
+        // the grace is as settled as one this peer has.
         var since = now
         for m in mismatchSince.values where m.theirs.fingerprint == d.fingerprint { since = min(since, m.since) }
         mismatchSince[peer] = (since, d)
@@ -239,14 +237,15 @@ public struct ReplicationCore: Sendable {
         if now >= nextPeriodicSync {
             nextPeriodicSync = now + interval
             // A digest rides on every probe and ack, and a mismatch opens a session by itself
-            // (after its grace, from the side with the smaller id, or from either side once the
-            // pair has been quiet for two intervals). The periodic sync is for a node that hears
-            // no digests (UDP blocked, every datagram lost): while some peer agreed with us
-            // lately, digests are reaching us and it is skipped, so an idle, converged cluster
-            // opens no sessions at all. A mismatch does not bring it back: at 128 nodes every
-            // node's first periodic sync fell about 10 s after start, within 10 s of a mismatch
-            // heard during the join wave (the digest folds in who is a member), and the cluster
-            // ran about 40 sessions of two 128-record member lists after it had converged.
+            // (after its grace, from the side holding fewer entries or on a tie the smaller id,
+            // or from either side once the pair has been quiet for two intervals). The periodic
+            // sync is for a node that hears no digests (UDP blocked, every datagram lost): while
+            // some peer agreed with us lately, digests are reaching us and it is skipped, so an
+            // idle, converged cluster opens no sessions at all. A mismatch does not bring it
+            // back: at 128 nodes every node's first periodic sync fell about 10 s after start,
+            // within 10 s of a mismatch heard during the join wave (the digest folds in who is a
+            // member), and the cluster ran about 40 sessions of two 128-record member lists after
+            // it had converged.
             let window = configuration.syncIntervalMillis
             let converged = agreedAt.values.contains { now < $0 &+ window }
             if !converged, let p = peers.filter({ !active.contains($0) }).sorted().randomElement(using: &rng) {
