@@ -169,6 +169,26 @@ struct SimulationTests {
         print("join N=\(nodes) through one seed: every node lists every other alive after \(Self.s(took ?? 0)), \(sim.syncs) sessions")
     }
 
+    /// After a 128-node join has converged, the idle cluster opens no sync session (as
+    /// `scripts/bench idle` measures it: from 5 s after every node lists every other alive with
+    /// equal digests, for 60 s). Each node's first periodic sync, 10 s after start, used to see
+    /// a mismatch from the join wave and run: about 40 sessions of two 128-record member lists.
+    @Test func anIdleClusterOpensNoSessionsAfterA128NodeJoin() {
+        var config = Simulation.Config()
+        config.nodes = 128
+        config.seed = 5
+        let sim = Simulation(config)
+        sim.configureSeed(0)
+        let took = sim.run(until: { sim.everyoneSeesEveryone() && sim.converged() }, step: 10, limit: 30_000)
+        #expect(took != nil, "128 nodes did not converge within 30 s")
+        sim.run(until: sim.now + 5_000)
+        let before = sim.syncs
+        sim.run(until: sim.now + 60_000)
+        #expect(sim.syncs == before, "\(sim.syncs - before) sessions in 60 s of an idle 128-node cluster")
+        #expect(sim.converged())
+        print("idle N=128 after the join (converged at \(Self.s(took ?? 0))): \(sim.syncs - before) sessions in the next 60 s")
+    }
+
     /// One scenario (joins, writes, a partition, a crash and restart), its trace folded from
     /// every event. Deterministic from its seed: the same trace twice in this process, and across
     /// processes (scripts/test runs this test twice and compares the files it writes).
