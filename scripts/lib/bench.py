@@ -1567,8 +1567,15 @@ def missed_notes(results: dict) -> list[str]:
                          "each hop pushes to ceil(ln N) + 1 random peers (6 at 128) and the ring successor, about three hops to "
                          f"reach every node, and on this machine {n} processes share its cores." + cpu + " Copies of an entry a "
                          "node took in lately are dropped before verification, and the ring means no entry waits for "
-                         "anti-entropy (at 128 nodes random fanout alone missed a node for about one entry in eight). Not "
-                         "tried: push-to-all up to 128 (the threshold stays 64; the epidemic path is what this row measures).")
+                         "anti-entropy (at 128 nodes random fanout alone missed a node for about one entry in eight). "
+                         "Tried: one random peer fewer per hop (kept since 9a0e23e: p50 median 77.6 against 83.5 ms in 6 "
+                         "interleaved runs each, CPU per event 214 against 224 ms); the datagrams of one turn written with one "
+                         "flush, so that NIO sends them with one `sendmmsg` (not kept: p50 median 80.0 against 75.2 ms, CPU per "
+                         "event 225.5 against 215 ms, 5 interleaved runs each). A profile of the 128 nodes while events spread "
+                         "(perf, 8,400 samples) shows no single cost to remove: the kernel 27 % (UDP 7.5 %, epoll 6.9 %, "
+                         "scheduling 2 %), the event loops' own work outside the node's jobs 18 %, the node's jobs (its Swift "
+                         "code, NIO's async channels, the runtime) 34 %, SQLite 5.7 %, libsodium 1.3 %. Not tried: push-to-all up to 128 (the threshold stays 64; the epidemic "
+                         "path is what this row measures).")
     api = (results.get("api") or {}).get("data")
     if api and api["write_p99_ms"] > 5:
         notes.append(f"- **API write p99 ({api['write_p99_ms']} ms).** Not the disk: `fdatasync` on this machine measured p50 "
@@ -1603,7 +1610,13 @@ def missed_notes(results: dict) -> list[str]:
                      "(`ReadConnection`, closed again by the memory release after the catch-up): they read the last commit "
                      "beside the writer. In an A/B of one day's builds (3 runs each) the recall p99 during the catch-up "
                      "went from 82.69 / 44.9 / 77.17 ms to 16.25 / 23.69 / 34.02 ms; what is left is the two cores, "
-                     "shared with the catch-up's commit, its decryption and decoding and the streaming peer.")
+                     "shared with the catch-up's commit, its decryption and decoding and the streaming peer. Tried since, "
+                     "none kept (3 catch-ups per run into node 1, its write p99 / recall p99 per catch-up): the two other "
+                     "nodes reniced to +19 (writes 29.4 / 37.4 / 38.9 ms, recalls 15.8 / 11.1 / 15.2: the peers' CPU is much "
+                     "of a recall's wait, little of a write's); the sessions' and retention's work on threads of their own at "
+                     "nice +5 instead of the runtime's pool (writes 38.8-68.1 ms against 39.3-66.5, recalls alike); memory-mapped "
+                     "reads on the read connection (recalls 26.8-59.2 ms against 14.6-78.0, same build); FTS5's automerge off "
+                     "during a catch-up (writes 33.8-149.9 ms against 40.4-72.3, same build).")
     me = (results.get("memory") or {}).get("data")
     if me and me["gossip_node"]["rss_mib_p50"] > me["serf"]["rss_mib_p50"]:
         g, sf = me["gossip_node"], me["serf"]
