@@ -38,8 +38,8 @@ struct SimulationTests {
 
     /// Above the push-to-all size, entries spread epidemically; with the ring successor in every
     /// relay, each of 50 entries reaches all 128 nodes by pushes alone, before a digest mismatch
-    /// could start anti-entropy (its grace is 500 ms). Random fanout alone (ceil(ln 128) + 2 = 7, as it was then)
-    /// missed a node for about one entry in eight.
+    /// could start anti-entropy (its grace is 500 ms). Random fanout alone (ceil(ln 128) + 2 = 7,
+    /// as it was then) missed a node for about one entry in eight.
     @Test func everyEntryReachesAll128NodesByPushAlone() {
         var config = Simulation.Config()
         config.nodes = 128

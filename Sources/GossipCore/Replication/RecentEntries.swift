@@ -4,8 +4,9 @@
 ///
 /// Above ``ReplicationConfiguration/pushToAllBelow`` nodes entries spread epidemically, and each
 /// node receives each entry about ceil(ln N) + 2 times (random peers and the ring): at 128 nodes,
-/// with one more random peer then, 86 % of the received copies were duplicates, each verified and offered to the store (dropping them took the cluster's CPU
-/// per propagated entry from 288 to 259 ms on a 2-core machine).
+/// with one more random peer then, 86 % of the received copies were duplicates, each verified and
+/// offered to the store (dropping them took the cluster's CPU per propagated entry from 288 to
+/// 259 ms on a 2-core machine).
 ///
 /// A fingerprint is a keyed 64-bit hash of the encoded bytes (SipHash under Swift's per-process
 /// random seed): a member cannot craft a different entry that matches one held here without
