@@ -1181,10 +1181,10 @@ def render(results: dict) -> str:
                             f"{r['serf_p99_ms']} ms | {r['ratio_p50']} | {r.get('gossip_node_incomplete', '-')} / {r.get('serf_incomplete', '-')} | "
                             f"{r.get('gossip_node_cpu_ms_per_event', '-')} / {r.get('serf_cpu_ms_per_event', '-')} ms |")
             runs = r.get("runs") or []
-            of = f"median of {len(runs)}; " if len(runs) > 1 else ""
-            p50s = f"runs {' / '.join(str(x['ratio_p50']) for x in runs)}" if len(runs) > 1 else ""
-            summary.append(f"| propagation p50, N={n}{' (' + of.rstrip('; ') + ')' if of else ''} | {r['gossip_node_p50_ms']} ms | Serf {r['serf_p50_ms']} ms | ≤ 0.1 × Serf | "
-                           f"{verdict(r['ratio_p50'] is not None and r['ratio_p50'] <= 0.1)} ({r['ratio_p50']}{'; ' + p50s if p50s else ''}) |")
+            of = f" (median of {len(runs)})" if len(runs) > 1 else ""
+            each = f"; runs {' / '.join(str(x['ratio_p50']) for x in runs)}" if len(runs) > 1 else ""
+            summary.append(f"| propagation p50, N={n}{of} | {r['gossip_node_p50_ms']} ms | Serf {r['serf_p50_ms']} ms | ≤ 0.1 × Serf | "
+                           f"{verdict(r['ratio_p50'] is not None and r['ratio_p50'] <= 0.1)} ({r['ratio_p50']}{each}) |")
             r99 = round(r['gossip_node_p99_ms'] / r['serf_p99_ms'], 4) if r['serf_p99_ms'] else None
             summary.append(f"| propagation p99, N={n} | {r['gossip_node_p99_ms']} ms | Serf {r['serf_p99_ms']} ms | ≤ 0.5 × Serf | "
                            f"{verdict(r99 is not None and r99 <= 0.5)} ({r99}) |")
@@ -1574,8 +1574,8 @@ def missed_notes(results: dict) -> list[str]:
                          "event 225.5 against 215 ms, 5 interleaved runs each). A profile of the 128 nodes while events spread "
                          "(perf, 8,400 samples) shows no single cost to remove: the kernel 27 % (UDP 7.5 %, epoll 6.9 %, "
                          "scheduling 2 %), the event loops' own work outside the node's jobs 18 %, the node's jobs (its Swift "
-                         "code, NIO's async channels, the runtime) 34 %, SQLite 5.7 %, libsodium 1.3 %. Not tried: push-to-all up to 128 (the threshold stays 64; the epidemic "
-                         "path is what this row measures).")
+                         "code, NIO's async channels, the runtime) 34 %, SQLite 5.7 %, libsodium 1.3 %. Not tried: push-to-all "
+                         "up to 128 (the threshold stays 64; the epidemic path is what this row measures).")
     api = (results.get("api") or {}).get("data")
     if api and api["write_p99_ms"] > 5:
         notes.append(f"- **API write p99 ({api['write_p99_ms']} ms).** Not the disk: `fdatasync` on this machine measured p50 "
