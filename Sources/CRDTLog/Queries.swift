@@ -178,16 +178,21 @@ extension LogStore {
         let columns = "m.key, m.category, m.content, m.tags, m.project, m.meta, m.author, m.host, m.hlc, m.entry_id, m.seq"
         let limit = max(0, min(q.limit, 1000))
         do {
-            let inner: String, match: String, order: String
+            let inner: String, match: String, order: String, picked: String
             var window: Int
             switch try q.text.map({ (t: String) throws(SQLiteError) in try textPlan(t, db: db) }) ?? nil {
             case .nothing?: return []
             case .ranked(let m)?:
                 // FTS5's fast path: ORDER BY rank with a LIMIT, then join and filter.
-                (match, inner, order, window) = (m, "ORDER BY rank", "ORDER BY f.rank, m.hlc DESC", conditions.isEmpty ? limit : limit * 20)
+                (match, picked, inner, order, window) = (m, "rowid AS rid, rank", "ORDER BY rank", "ORDER BY f.rank, m.hlc DESC",
+                                                         conditions.isEmpty ? limit : limit * 20)
             case .newest(let m)?:
                 // Walk the index newest-stored first and stop early; then order by timestamp.
-                (match, inner, order, window) = (m, "ORDER BY rowid DESC", "ORDER BY m.hlc DESC", limit * (conditions.isEmpty ? 4 : 20))
+                // No `rank` here: BM25 counts every row holding each word (its IDF) at the first row,
+                // a walk of the whole index for the common words this path serves (3.7 of 3.75 ms
+                // for `provider OR model` over 100,000 memories), for an order it does not use.
+                (match, picked, inner, order, window) = (m, "rowid AS rid", "ORDER BY rowid DESC", "ORDER BY m.hlc DESC",
+                                                         limit * (conditions.isEmpty ? 4 : 20))
             case nil:
                 let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
                 return try db.query("SELECT \(columns) FROM memories m \(whereClause) ORDER BY m.hlc DESC LIMIT ?",
@@ -196,7 +201,7 @@ extension LogStore {
             let filters = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             while true {
                 let rows = try db.query("""
-                    SELECT \(columns) FROM (SELECT rowid AS rid, rank FROM memories_fts WHERE memories_fts MATCH ? \(inner) LIMIT ?) f
+                    SELECT \(columns) FROM (SELECT \(picked) FROM memories_fts WHERE memories_fts MATCH ? \(inner) LIMIT ?) f
                     JOIN memories m ON m.id = f.rid \(filters) \(order) LIMIT ?
                     """, [.text(match), .int(Int64(window))] + filterArgs + [.int(Int64(limit))])
                 // With filters the window may have been too narrow: then look at every match.

@@ -51,6 +51,25 @@ struct ViewTests {
         #expect(m.author == me.publicKey && m.trusted && m.host == "h" && m.tags == ["provider-x"])
     }
 
+    /// A word in more than ``LogStore/commonWordDocs`` memories is answered newest first (the
+    /// path that reads no BM25 rank); a rare word in the same query is ranked instead.
+    @Test func aCommonWordIsAnsweredNewestFirstAndARareOneRanked() async throws {
+        let writer = Fixtures.keyPair(2)
+        let s = try Fixtures.store(identity: Fixtures.keyPair(1))
+        let count = LogStore.commonWordDocs + 200
+        let chain = Fixtures.chain(writer, count: count, payload: { i in
+            Fixtures.memory(i % 2 == 0 ? "outage" : "lesson", i == 7 ? "provider zebra outage at night" : "provider note \(i)")
+        })
+        for start in stride(from: 0, to: chain.count, by: 500) {
+            _ = try await s.ingest(Array(chain[start..<min(start + 500, chain.count)]), now: now)
+        }
+        let newest = try await s.memories(MemoryQuery(text: "provider", limit: 5))
+        #expect(newest.map(\.key) == (0..<5).map { "k\(count - 1 - $0)" })
+        let outages = try await s.memories(MemoryQuery(text: "provider", category: "outage", limit: 3))
+        #expect(outages.map(\.key) == ["k\(count - 2)", "k\(count - 4)", "k\(count - 6)"])
+        #expect(try await s.memories(MemoryQuery(text: "provider zebra", limit: 5)).map(\.key) == ["k7"])
+    }
+
     @Test func trustedOnlyFiltersByTheTrustList() async throws {
         let me = Fixtures.keyPair(1), friend = Fixtures.keyPair(2), stranger = Fixtures.keyPair(3)
         let s = try Fixtures.store(identity: me, configuration: .init(trusted: [friend.publicKey], durableCommits: false))
